@@ -1,0 +1,84 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in README.md.
+const (
+	ExitOK          = 0
+	ExitDifferences = 1 // a comparing command found differences or risks
+	ExitInput       = 2 // bad usage or invalid specs; nothing was written
+	ExitFailure     = 3 // the environment failed: I/O, git
+)
+
+// exitError carries an exit code with the error a command returns.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func withCode(code int, err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: code, err: err}
+}
+
+// NewRootCmd builds the fleiogen command tree writing data to out and
+// diagnostics to errOut.
+func NewRootCmd(out, errOut io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "fleiogen",
+		Short: "Render Fleio operator specs into a Flux fleet repository",
+		Long: `fleiogen reads FleioDeployment, FleioDbConnection, FleioRedisConnection and
+Fleet specs and renders a d1-fleet-style Flux repository (clusters/, tenants/,
+components/) that Flux reconciles with no Fleio operator in the cluster.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(out)
+	root.SetErr(errOut)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return withCode(ExitInput, err) })
+	root.AddCommand(
+		NewRenderCmd(out, errOut),
+		NewValidateCmd(out, errOut),
+		NewVersionCmd(out),
+	)
+	return root
+}
+
+// Execute runs fleiogen with args and returns the exit code.
+func Execute(args []string, out, errOut io.Writer) int {
+	root := NewRootCmd(out, errOut)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return ExitOK
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil && ee.err.Error() != "" {
+			fmt.Fprintln(errOut, "error:", ee.err)
+		}
+		return ee.code
+	}
+	// Errors from cobra itself (unknown command, bad arguments) are usage errors.
+	fmt.Fprintln(errOut, "error:", err)
+	return ExitInput
+}
+
+// argsAtMostOne accepts zero or one positional argument, as a usage error.
+func argsAtMostOne(cmd *cobra.Command, args []string) error {
+	if len(args) > 1 {
+		return withCode(ExitInput, fmt.Errorf("%s takes at most one directory, got %d arguments", cmd.Name(), len(args)))
+	}
+	return nil
+}

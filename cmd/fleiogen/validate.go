@@ -1,0 +1,32 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// NewValidateCmd builds "fleiogen validate".
+func NewValidateCmd(out, _ io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate [DIR]",
+		Short: "Check the specs under DIR without writing anything",
+		Long: `Validate loads and checks the specs under DIR (default ".") as render does,
+reports every problem as file:line: field: message, and writes nothing.`,
+		Example: `  fleiogen validate examples/fleet`,
+		Args:    argsAtMostOne,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := "."
+			if len(args) == 1 {
+				dir = args[0]
+			}
+			m, err := loadModel(dir)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "%s: valid: %d clusters, %d tenants, %d FleioDeployments\n", dir, len(m.Clusters), len(m.Tenants), len(m.Deployments))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,190 @@
+package generator
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"time"
+
+	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
+	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
+	yamlv3 "go.yaml.in/yaml/v3"
+)
+
+// Annotations and labels Flux and fleiogen read.
+const (
+	pruneAnnotation      = "kustomize.toolkit.fluxcd.io/prune"
+	forceAnnotation      = "kustomize.toolkit.fluxcd.io/force"
+	substituteAnnotation = "kustomize.toolkit.fluxcd.io/substitute"
+	ssaAnnotation        = "kustomize.toolkit.fluxcd.io/ssa"
+	disabled             = "disabled"
+	enabled              = "enabled"
+	// BackendChecksumAnnotation and FrontendChecksumAnnotation sit on pod
+	// templates; they change when the settings change, which rolls the pods.
+	BackendChecksumAnnotation  = "fleiogen.io/backend-settings-checksum"
+	FrontendChecksumAnnotation = "fleiogen.io/frontend-settings-checksum"
+	// RuntimeInfo is the name of the ConfigMap with the cluster's variables.
+	RuntimeInfo = "flux-runtime-info"
+	// FleetSource is the tenant GitRepository's name; TenantServiceAccount
+	// the account every tenant Kustomization impersonates.
+	FleetSource          = "fleet"
+	TenantServiceAccount = "flux"
+)
+
+// Stages are a FleioDeployment's Flux Kustomizations, in dependsOn order.
+var Stages = []string{"preflight", "config", "database", "license", "app"}
+
+// Render turns the model into the files of the fleet repository, sorted by
+// path. It is pure: it reads nothing and writes nothing.
+func Render(m *Model) ([]File, error) {
+	r := &renderer{m: m}
+	r.clusters()
+	r.platform()
+	r.tenants()
+	// Deployments are independent; render them in parallel and join the
+	// results in model order.
+	parts := make([][]File, len(m.Deployments))
+	errs := make([]error, len(m.Deployments))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, d := range m.Deployments {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			dr := &renderer{m: m}
+			dr.deployment(d)
+			parts[i], errs[i] = dr.files, dr.err
+		}()
+	}
+	wg.Wait()
+	for i := range parts {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		r.files = append(r.files, parts[i]...)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	sort.Slice(r.files, func(i, j int) bool { return r.files[i].Path < r.files[j].Path })
+	for i := 1; i < len(r.files); i++ {
+		if r.files[i].Path == r.files[i-1].Path {
+			return nil, fmt.Errorf("internal error: %s rendered twice", r.files[i].Path)
+		}
+	}
+	return r.files, nil
+}
+
+// renderer collects files and the first error.
+type renderer struct {
+	m     *Model
+	files []File
+	err   error
+}
+
+// yaml adds a file holding objs as one YAML stream.
+func (r *renderer) yaml(path string, objs ...any) {
+	var b bytes.Buffer
+	b.WriteString(Header)
+	for i, o := range objs {
+		if i > 0 {
+			b.WriteString("---\n")
+		}
+		y, err := toYAML(o)
+		if err != nil && r.err == nil {
+			r.err = fmt.Errorf("%s: %w", path, err)
+		}
+		b.Write(y)
+	}
+	r.files = append(r.files, File{Path: path, Data: b.Bytes()})
+}
+
+// kustomization adds dir/kustomization.yaml.
+func (r *renderer) kustomization(dir string, k *kusttypes.Kustomization) {
+	// kustomize's own field order (apiVersion, kind, resources, patches),
+	// not sorted keys.
+	k.APIVersion, k.Kind = "", ""
+	var b bytes.Buffer
+	b.WriteString(Header)
+	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\n", kusttypes.KustomizationVersion, kusttypes.KustomizationKind)
+	enc := yamlv3.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(k); err != nil && r.err == nil {
+		r.err = fmt.Errorf("%s: %w", dir, err)
+	}
+	r.files = append(r.files, File{Path: dir + "/kustomization.yaml", Data: b.Bytes()})
+}
+
+// patch serialises a partial object as an inline strategic-merge patch.
+func (r *renderer) patch(obj any) kusttypes.Patch {
+	p, err := patchYAML(obj)
+	if err != nil && r.err == nil {
+		r.err = err
+	}
+	return kusttypes.Patch{Patch: p}
+}
+
+func checksum(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:%s", len(p), p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func meta2(name, namespace string, labels map[string]string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: labels}
+}
+
+// ksOptions are the knobs that differ between Flux Kustomizations.
+type ksOptions struct {
+	Path           string
+	SourceName     string
+	SourceNS       string
+	DependsOn      []string
+	ServiceAccount string
+	Wait           bool
+	HealthChecks   []meta.NamespacedObjectKindReference
+	Timeout        time.Duration
+	Interval       time.Duration
+	Substitute     bool
+	Labels         map[string]string
+}
+
+// fluxKustomization builds a Flux Kustomization; every one fleiogen writes
+// prunes, has a timeout and a retry interval.
+func fluxKustomization(name, namespace string, o ksOptions) *kustomizev1.Kustomization {
+	ks := &kustomizev1.Kustomization{
+		TypeMeta:   metav1.TypeMeta{APIVersion: kustomizev1.GroupVersion.String(), Kind: kustomizev1.KustomizationKind},
+		ObjectMeta: meta2(name, namespace, o.Labels),
+		Spec: kustomizev1.KustomizationSpec{
+			Interval:           metav1.Duration{Duration: o.Interval},
+			RetryInterval:      &metav1.Duration{Duration: time.Minute},
+			Timeout:            &metav1.Duration{Duration: o.Timeout},
+			Path:               o.Path,
+			Prune:              true,
+			Wait:               o.Wait,
+			HealthChecks:       o.HealthChecks,
+			ServiceAccountName: o.ServiceAccount,
+			SourceRef:          kustomizev1.CrossNamespaceSourceReference{Kind: sourcev1.GitRepositoryKind, Name: o.SourceName, Namespace: o.SourceNS},
+		},
+	}
+	if o.Interval == 0 {
+		ks.Spec.Interval.Duration = 10 * time.Minute
+	}
+	for _, dep := range o.DependsOn {
+		ks.Spec.DependsOn = append(ks.Spec.DependsOn, meta.DependencyReference{Name: dep})
+	}
+	if o.Substitute {
+		ks.Spec.PostBuild = &kustomizev1.PostBuild{SubstituteFrom: []kustomizev1.SubstituteReference{{Kind: "ConfigMap", Name: RuntimeInfo}}}
+	}
+	return ks
+}

@@ -1,0 +1,305 @@
+package generator
+
+import (
+	"fmt"
+	"path"
+	"time"
+
+	cmacme "github.com/cert-manager/cert-manager/pkg/apis/acme/v1"
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
+	helmv2 "github.com/fluxcd/helm-controller/api/v2"
+	"github.com/fluxcd/pkg/apis/meta"
+	sourcev1 "github.com/fluxcd/source-controller/api/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
+)
+
+// Names of the cluster-admin Kustomizations in flux-system.
+const (
+	FluxSystem           = "flux-system"
+	PlatformCertManager  = "platform-cert-manager"
+	PlatformIssuers      = "platform-issuers"
+	tenantKustomizPrefix = "tenant-"
+)
+
+// TenantKustomization is the name of the cluster-admin Kustomization that
+// applies tenants/<namespace>.
+func TenantKustomization(namespace string) string { return tenantKustomizPrefix + namespace }
+
+// StageKustomization is the name of a deployment's stage Kustomization.
+func StageKustomization(name, stage string) string { return "fleio-" + name + "-" + stage }
+
+func managedLabels(extra map[string]string) map[string]string {
+	l := map[string]string{"app.kubernetes.io/managed-by": "fleiogen"}
+	for k, v := range extra {
+		l[k] = v
+	}
+	return l
+}
+
+// clusters renders clusters/<cluster>/: runtime-info, the platform and
+// tenant Kustomizations, and the README with the rollout graph.
+func (r *renderer) clusters() {
+	for _, c := range r.m.Clusters {
+		dir := "clusters/" + c.Name
+		info := &corev1.ConfigMap{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: metav1.ObjectMeta{
+				Name: RuntimeInfo, Namespace: FluxSystem,
+				Labels:      map[string]string{"toolkit.fluxcd.io/runtime": "true", "app.kubernetes.io/managed-by": "fleiogen"},
+				Annotations: map[string]string{ssaAnnotation: "Merge"},
+			},
+			Data: RuntimeValues(c),
+		}
+		r.yaml(dir+"/runtime-info.yaml", info)
+
+		var platform []any
+		if c.CertManager == CertManagerInstall {
+			platform = append(platform, fluxKustomization(PlatformCertManager, FluxSystem, ksOptions{
+				Path: "./components/platform/cert-manager", SourceName: FluxSystem,
+				Wait: true, Timeout: 10 * time.Minute, Interval: time.Hour,
+				Labels: managedLabels(nil),
+			}))
+		}
+		issuers := ksOptions{
+			Path: "./components/platform/issuers/" + c.Name, SourceName: FluxSystem,
+			Wait: true, Timeout: 5 * time.Minute, Interval: time.Hour,
+			Labels: managedLabels(nil),
+		}
+		if c.CertManager == CertManagerInstall {
+			issuers.DependsOn = []string{PlatformCertManager}
+		}
+		platform = append(platform, fluxKustomization(PlatformIssuers, FluxSystem, issuers))
+		r.yaml(dir+"/platform.yaml", platform...)
+
+		var tenants []any
+		for _, ns := range c.Tenants {
+			tenants = append(tenants, fluxKustomization(TenantKustomization(ns), FluxSystem, ksOptions{
+				Path: "./tenants/" + ns, SourceName: FluxSystem,
+				DependsOn:    []string{PlatformIssuers},
+				HealthChecks: []meta.NamespacedObjectKindReference{{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind, Name: FleetSource, Namespace: ns}},
+				Timeout:      5 * time.Minute, Interval: 10 * time.Minute, Substitute: true,
+				Labels: managedLabels(map[string]string{"toolkit.fluxcd.io/tenant": ns}),
+			}))
+		}
+		if len(tenants) > 0 {
+			r.yaml(dir+"/tenants.yaml", tenants...)
+		}
+		r.files = append(r.files, File{Path: dir + "/README.md", Data: []byte(ClusterReadme(r.m, c))})
+	}
+}
+
+// RuntimeValues returns the flux-runtime-info data of a cluster.
+func RuntimeValues(c *ClusterModel) map[string]string {
+	return map[string]string{
+		"ENVIRONMENT":    c.Environment,
+		"GIT_BRANCH":     c.Branch,
+		"CLUSTER_NAME":   c.Name,
+		"CLUSTER_DOMAIN": c.Domain,
+	}
+}
+
+// platform renders components/platform: cert-manager and, per cluster, the
+// ClusterIssuers of the deployments it runs.
+func (r *renderer) platform() {
+	install := false
+	for _, c := range r.m.Clusters {
+		install = install || c.CertManager == CertManagerInstall
+	}
+	if install {
+		dir := "components/platform/cert-manager"
+		ns := &corev1.Namespace{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			ObjectMeta: metav1.ObjectMeta{Name: "cert-manager", Labels: managedLabels(nil), Annotations: map[string]string{pruneAnnotation: disabled}},
+		}
+		repo := &sourcev1.HelmRepository{
+			TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.HelmRepositoryKind},
+			ObjectMeta: meta2("jetstack", "cert-manager", managedLabels(nil)),
+			Spec:       sourcev1.HelmRepositorySpec{URL: "https://charts.jetstack.io", Interval: metav1.Duration{Duration: 12 * time.Hour}},
+		}
+		release := &helmv2.HelmRelease{
+			TypeMeta:   metav1.TypeMeta{APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind},
+			ObjectMeta: meta2("cert-manager", "cert-manager", managedLabels(nil)),
+			Spec: helmv2.HelmReleaseSpec{
+				Interval: metav1.Duration{Duration: time.Hour},
+				Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{
+					Chart: "cert-manager", Version: r.m.CertManager,
+					SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "jetstack"},
+				}},
+				Install: &helmv2.Install{CRDs: helmv2.CreateReplace},
+				Upgrade: &helmv2.Upgrade{CRDs: helmv2.CreateReplace},
+				Values:  &apiextensionsv1.JSON{Raw: []byte(`{"crds":{"enabled":true,"keep":true}}`)},
+			},
+		}
+		r.yaml(dir+"/cert-manager.yaml", ns, repo, release)
+		r.kustomization(dir, &kusttypes.Kustomization{Resources: []string{"cert-manager.yaml"}})
+	}
+	for _, c := range r.m.Clusters {
+		dir := "components/platform/issuers/" + c.Name
+		k := &kusttypes.Kustomization{}
+		for _, d := range c.Deployments {
+			file := d.Namespace + "-" + d.Name + ".yaml"
+			r.yaml(path.Join(dir, file), r.clusterIssuer(c, d))
+			k.Resources = append(k.Resources, file)
+		}
+		r.kustomization(dir, k)
+	}
+}
+
+// clusterIssuer is the operator's fleio-<name>-acme-issuer: ACME for public
+// hosts, self-signed for localhost and .local hosts.
+func (r *renderer) clusterIssuer(c *ClusterModel, d *Deployment) *cmv1.ClusterIssuer {
+	iss := &cmv1.ClusterIssuer{
+		TypeMeta:   metav1.TypeMeta{APIVersion: cmv1.SchemeGroupVersion.String(), Kind: cmv1.ClusterIssuerKind},
+		ObjectMeta: meta2(d.ObjectName("acme-issuer"), "", deploymentLabels(d, nil)),
+	}
+	if isLocalHost(c.Env.Host(d, c.Domain)) {
+		iss.Spec.SelfSigned = &cmv1.SelfSignedIssuer{}
+		return iss
+	}
+	solver := cmacme.ACMEChallengeSolver{HTTP01: &cmacme.ACMEChallengeSolverHTTP01{Ingress: &cmacme.ACMEChallengeSolverHTTP01Ingress{}}}
+	if r.m.IngressClass != "" {
+		class := r.m.IngressClass
+		solver.HTTP01.Ingress.IngressClassName = &class
+	}
+	iss.Spec.ACME = &cmacme.ACMEIssuer{
+		Server:              c.Env.ACMEServer,
+		Email:               c.Env.ACMEEmail,
+		PrivateKey:          cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: d.ObjectName("acme-account")}},
+		Solvers:             []cmacme.ACMEChallengeSolver{solver},
+	}
+	return iss
+}
+
+// tenants renders tenants/<namespace>/ for every namespace with deployments.
+func (r *renderer) tenants() {
+	for _, t := range r.m.Tenants {
+		dir := "tenants/" + t.Namespace
+		ns := t.Namespace
+		tenantLabels := managedLabels(map[string]string{"toolkit.fluxcd.io/tenant": ns})
+		r.yaml(dir+"/namespace.yaml", &corev1.Namespace{
+			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+			// Pruning a namespace deletes its PVCs; it is kept when the
+			// tenant goes, like the operator keeps volumes.
+			ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: tenantLabels, Annotations: map[string]string{pruneAnnotation: disabled}},
+		})
+		r.yaml(dir+"/rbac.yaml",
+			&corev1.ServiceAccount{
+				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+				ObjectMeta: meta2(TenantServiceAccount, ns, tenantLabels),
+			},
+			&rbacv1.RoleBinding{
+				TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+				ObjectMeta: meta2(TenantServiceAccount, ns, tenantLabels),
+				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: TenantServiceAccount, Namespace: ns}},
+			})
+		info := &corev1.ConfigMap{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+			ObjectMeta: meta2(RuntimeInfo, ns, tenantLabels),
+			Data:       map[string]string{},
+		}
+		for _, k := range []string{"ENVIRONMENT", "GIT_BRANCH", "CLUSTER_NAME", "CLUSTER_DOMAIN"} {
+			info.Data[k] = "${" + k + "}"
+		}
+		r.yaml(dir+"/runtime-info.yaml", info)
+		repo := &sourcev1.GitRepository{
+			TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
+			ObjectMeta: meta2(FleetSource, ns, tenantLabels),
+			Spec: sourcev1.GitRepositorySpec{
+				URL:      r.m.Repository.URL,
+				Interval: metav1.Duration{Duration: time.Minute},
+				Timeout:  &metav1.Duration{Duration: time.Minute},
+				Reference: &sourcev1.GitRepositoryRef{Branch: "${GIT_BRANCH}"},
+			},
+		}
+		if r.m.Repository.SecretRef != "" {
+			repo.Spec.SecretRef = &meta.LocalObjectReference{Name: r.m.Repository.SecretRef}
+		}
+		r.yaml(dir+"/sync.yaml", repo)
+		k := &kusttypes.Kustomization{Resources: []string{"namespace.yaml", "rbac.yaml", "runtime-info.yaml", "sync.yaml"}}
+		for _, d := range t.Deployments {
+			file := "fleio-" + d.Name + ".yaml"
+			r.yaml(path.Join(dir, file), r.stageObjects(d)...)
+			k.Resources = append(k.Resources, file)
+		}
+		r.kustomization(dir, k)
+	}
+}
+
+// stageObjects are a deployment's objects in its tenant directory: the
+// RBAC of its deployment-keys Job and its stage Kustomizations.
+func (r *renderer) stageObjects(d *Deployment) []any {
+	ns := d.Namespace
+	labels := deploymentLabels(d, nil)
+	keys := d.ObjectName("keys")
+	objs := []any{
+		&corev1.ServiceAccount{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: meta2(keys, ns, labels),
+		},
+		&rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
+			ObjectMeta: meta2(keys, ns, labels),
+			Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+				{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{d.ObjectName("deployment-keys")}, Verbs: []string{"get", "patch", "update"}},
+			},
+		},
+		&rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: meta2(keys, ns, labels),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: keys},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: keys, Namespace: ns}},
+		},
+	}
+	base := fmt.Sprintf("./components/fleio/%s/%s/", ns, d.Name)
+	for i, stage := range Stages {
+		o := ksOptions{
+			Path:           base + stage,
+			SourceName:     FleetSource,
+			ServiceAccount: TenantServiceAccount,
+			Substitute:     true,
+			Labels:         deploymentLabels(d, map[string]string{"fleiogen.io/stage": stage}),
+		}
+		if i > 0 {
+			o.DependsOn = []string{StageKustomization(d.Name, Stages[i-1])}
+		}
+		switch stage {
+		case "preflight":
+			o.Timeout = 5 * time.Minute
+			o.HealthChecks = append(o.HealthChecks, healthCheck("batch/v1", "Job", d.ObjectName("preflight"), ns))
+			for _, s := range d.RequiredSecrets() {
+				o.HealthChecks = append(o.HealthChecks, healthCheck("v1", "Secret", s, ns))
+			}
+		case "config":
+			o.Path += "/${ENVIRONMENT}"
+			o.Timeout = 5 * time.Minute
+			o.HealthChecks = []meta.NamespacedObjectKindReference{
+				healthCheck("batch/v1", "Job", d.ObjectName("deployment-keys"), ns),
+				healthCheck("v1", "Secret", d.ObjectName("deployment-keys"), ns),
+				healthCheck("v1", "ConfigMap", d.ObjectName("backend-settings"), ns),
+				healthCheck("v1", "ConfigMap", d.ObjectName("frontend-settings"), ns),
+			}
+		case "database":
+			o.Wait, o.Timeout = true, 30*time.Minute
+		case "license":
+			o.Wait, o.Timeout = true, 5*time.Minute
+		case "app":
+			o.Path += "/${ENVIRONMENT}"
+			o.Wait, o.Timeout = true, 15*time.Minute
+		}
+		objs = append(objs, fluxKustomization(StageKustomization(d.Name, stage), ns, o))
+	}
+	return objs
+}
+
+func healthCheck(apiVersion, kind, name, namespace string) meta.NamespacedObjectKindReference {
+	return meta.NamespacedObjectKindReference{APIVersion: apiVersion, Kind: kind, Name: name, Namespace: namespace}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -1,0 +1,724 @@
+package generator
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+// maxNameLength keeps every derived name within Kubernetes' limits: the
+// longest DNS-label name is the CronJob fleio-<name>-backup, whose Jobs
+// get an 11-character suffix (52 characters in all).
+const maxNameLength = 52 - len("fleio--backup")
+
+var (
+	versionRe     = regexp.MustCompile(`^(\d{4})\.(\d{2})\.(\d+)$`)
+	settingNameRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
+	dbNameRe      = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+	digitsRe      = regexp.MustCompile(`^[0-9]+$`)
+	licenseUUIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
+	// imageRe is a container image reference: registry[:port]/path[:tag][@digest].
+	imageRe = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
+	// branchRe accepts what git check-ref-format accepts for a branch, minus
+	// a few rarely used characters.
+	branchRe          = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]*$`)
+	reservedNamespace = map[string]bool{"flux-system": true, "kube-system": true, "kube-public": true, "kube-node-lease": true, "cert-manager": true, "default": true}
+	cronParser        = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+)
+
+type validator struct {
+	specs    *Specs
+	problems Problems
+}
+
+func (v *validator) at(obj any, field, format string, args ...any) {
+	src := v.specs.SourceOf(obj)
+	v.problems = append(v.problems, Problem{File: src.File, Line: src.LineOf(field), Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks the loaded specs and returns the model to render, or every
+// problem found.
+func Validate(specs *Specs) (*Model, error) {
+	v := &validator{specs: specs}
+	m := v.validate()
+	if len(v.problems) > 0 {
+		return nil, v.problems.sorted()
+	}
+	return m, nil
+}
+
+func (v *validator) validate() *Model {
+	s := v.specs
+	if s.Fleet == nil {
+		var file string
+		for _, src := range s.sources {
+			if file == "" || src.File < file {
+				file = src.File
+			}
+		}
+		v.problems = append(v.problems, Problem{File: file, Line: 1, Message: fmt.Sprintf("no Fleet found: add a %s Fleet that names the repository and the clusters", FleetAPIVersion)})
+		return nil
+	}
+	f := s.Fleet
+	m := &Model{
+		Repository:   f.Spec.Repository,
+		Registry:     orDefault(f.Spec.Images.Registry, DefaultRegistry),
+		IngressClass: f.Spec.Ingress.ClassName,
+		CertManager:  orDefault(f.Spec.CertManager.ChartVersion, DefaultCertManagerVer),
+		ToolsImage:   orDefault(f.Spec.Tools.Image, DefaultToolsImage),
+		SetLicense:   orDefault(f.Spec.Tools.SetLicenseCommand, DefaultSetLicenseShell),
+		Environments: map[string]*EnvModel{},
+	}
+	v.fleet(f, m)
+
+	namespaceOf := func(obj any, meta *string) string {
+		if *meta == "" {
+			if f.Spec.DefaultNamespace == "" {
+				v.at(obj, "metadata.namespace", "required (or set spec.defaultNamespace in the Fleet)")
+				return ""
+			}
+			*meta = f.Spec.DefaultNamespace
+		}
+		return *meta
+	}
+	type key struct{ kind, ns, name string }
+	seen := map[key]any{}
+	checkMeta := func(obj any, kind, name string, ns *string) bool {
+		namespace := namespaceOf(obj, ns)
+		ok := true
+		if errs := validation.IsDNS1123Label(name); name == "" || len(errs) > 0 {
+			v.at(obj, "metadata.name", "%q is not a valid name: %s", name, strings.Join(append(errs, "required")[:max(1, len(errs))], "; "))
+			ok = false
+		}
+		if namespace != "" {
+			if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
+				v.at(obj, "metadata.namespace", "%q is not a valid namespace: %s", namespace, strings.Join(errs, "; "))
+				ok = false
+			} else if reservedNamespace[namespace] {
+				v.at(obj, "metadata.namespace", "%q is reserved; Fleio tenants need a namespace of their own", namespace)
+				ok = false
+			}
+		}
+		k := key{kind, namespace, name}
+		if first, dup := seen[k]; dup && name != "" {
+			src := s.SourceOf(first)
+			v.at(obj, "metadata.name", "duplicate %s %q in namespace %q (first defined at %s:%d)", kind, name, namespace, src.File, src.Line)
+			ok = false
+		}
+		seen[k] = obj
+		return ok
+	}
+
+	dbs := map[[2]string]*FleioDbConnection{}
+	for _, db := range s.DbConnections {
+		if checkMeta(db, KindFleioDbConnection, db.Metadata.Name, &db.Metadata.Namespace) {
+			dbs[[2]string{db.Metadata.Namespace, db.Metadata.Name}] = db
+		}
+		v.host(db, "spec.hostname", db.Spec.Hostname)
+		v.port(db, "spec.port", db.Spec.Port)
+		v.secretName(db, "spec.credentialsSecret", db.Spec.CredentialsSecret, true)
+		if !dbNameRe.MatchString(db.Spec.DatabaseName) {
+			v.at(db, "spec.databaseName", "%q is not a valid MariaDB database name (1 to 64 letters, digits or _)", db.Spec.DatabaseName)
+		}
+	}
+	redises := map[[2]string]*FleioRedisConnection{}
+	for _, r := range s.RedisConnections {
+		if checkMeta(r, KindFleioRedisConnection, r.Metadata.Name, &r.Metadata.Namespace) {
+			redises[[2]string{r.Metadata.Namespace, r.Metadata.Name}] = r
+		}
+		v.host(r, "spec.hostname", r.Spec.Hostname)
+		v.port(r, "spec.port", r.Spec.Port)
+		v.secretName(r, "spec.credentialsSecret", r.Spec.CredentialsSecret, true)
+		if !digitsRe.MatchString(r.Spec.DatabaseID) || len(r.Spec.DatabaseID) > 5 {
+			v.at(r, "spec.databaseId", "%q is not a Redis database number (a string of digits such as \"0\")", r.Spec.DatabaseID)
+		}
+	}
+
+	tenants := map[string]*Tenant{}
+	for _, fd := range s.Deployments {
+		metaOK := checkMeta(fd, KindFleioDeployment, fd.Metadata.Name, &fd.Metadata.Namespace)
+		if len(fd.Metadata.Name) > maxNameLength {
+			v.at(fd, "metadata.name", "%q is too long: at most %d characters, so that derived names such as fleio-<name>-backup fit Kubernetes' limits", fd.Metadata.Name, maxNameLength)
+			metaOK = false
+		}
+		d := v.deployment(fd, m, dbs, redises)
+		if !metaOK || d == nil {
+			continue
+		}
+		t := tenants[d.Namespace]
+		if t == nil {
+			t = &Tenant{Namespace: d.Namespace}
+			tenants[d.Namespace] = t
+		}
+		t.Deployments = append(t.Deployments, d)
+		m.Deployments = append(m.Deployments, d)
+	}
+	for _, ns := range sortedKeys(tenants) {
+		m.Tenants = append(m.Tenants, tenants[ns])
+	}
+	sort.Slice(m.Deployments, func(i, j int) bool {
+		a, b := m.Deployments[i], m.Deployments[j]
+		if a.Namespace != b.Namespace {
+			return a.Namespace < b.Namespace
+		}
+		return a.Name < b.Name
+	})
+	v.placement(f, m, tenants)
+	return m
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (v *validator) fleet(f *Fleet, m *Model) {
+	u, err := url.Parse(f.Spec.Repository.URL)
+	switch {
+	case f.Spec.Repository.URL == "":
+		v.at(f, "spec.repository.url", "required: the fleet Git repository Flux reads")
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh"):
+		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", f.Spec.Repository.URL)
+	}
+	v.secretName(f, "spec.repository.secretRef", f.Spec.Repository.SecretRef, false)
+	if ns := f.Spec.DefaultNamespace; ns != "" {
+		if errs := validation.IsDNS1123Label(ns); len(errs) > 0 {
+			v.at(f, "spec.defaultNamespace", "%q is not a valid namespace: %s", ns, strings.Join(errs, "; "))
+		}
+	}
+	if r := f.Spec.Images.Registry; r != "" && !imageRe.MatchString(r+"/x") {
+		v.at(f, "spec.images.registry", "%q is not a registry host with an optional path", r)
+	}
+	m.Registry = strings.TrimSuffix(m.Registry, "/")
+	v.secretName(f, "spec.images.pullSecret", f.Spec.Images.PullSecret, false)
+	if c := f.Spec.Ingress.ClassName; c != "" {
+		if errs := validation.IsDNS1123Subdomain(c); len(errs) > 0 {
+			v.at(f, "spec.ingress.className", "%q is not a valid IngressClass name", c)
+		}
+	}
+	if cv := f.Spec.CertManager.ChartVersion; cv != "" && !regexp.MustCompile(`^v?\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$`).MatchString(cv) {
+		v.at(f, "spec.certManager.chartVersion", "%q is not a semantic version such as v1.19.1", cv)
+	}
+	if img := f.Spec.Tools.Image; img != "" && !imageRe.MatchString(img) {
+		v.at(f, "spec.tools.image", "%q is not a valid image reference", img)
+	}
+
+	if len(f.Spec.Environments) == 0 {
+		v.at(f, "spec.environments", "required: at least one environment (such as staging and production)")
+	}
+	for i, e := range f.Spec.Environments {
+		p := fmt.Sprintf("spec.environments[%d]", i)
+		if errs := validation.IsDNS1123Label(e.Name); len(errs) > 0 {
+			v.at(f, p+".name", "%q is not a valid environment name (a DNS label: it names overlay directories)", e.Name)
+			continue
+		}
+		if m.Environments[e.Name] != nil {
+			v.at(f, p+".name", "duplicate environment %q", e.Name)
+			continue
+		}
+		m.Environments[e.Name] = v.environment(f, p, e)
+	}
+
+	if len(f.Spec.Clusters) == 0 {
+		v.at(f, "spec.clusters", "required: at least one cluster")
+	}
+	clusterNames := map[string]bool{}
+	for i, c := range f.Spec.Clusters {
+		p := fmt.Sprintf("spec.clusters[%d]", i)
+		if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
+			v.at(f, p+".name", "%q is not a valid cluster name (a DNS label: it names clusters/<name>)", c.Name)
+		} else if clusterNames[c.Name] {
+			v.at(f, p+".name", "duplicate cluster %q", c.Name)
+		}
+		clusterNames[c.Name] = true
+		env := m.Environments[c.Environment]
+		if env == nil {
+			v.at(f, p+".environment", "environment %q is not defined in spec.environments (defined: %s)", c.Environment, strings.Join(sortedKeys(m.Environments), ", "))
+		}
+		if c.Branch == "" || !branchRe.MatchString(c.Branch) || strings.Contains(c.Branch, "..") || strings.HasSuffix(c.Branch, "/") || strings.HasSuffix(c.Branch, ".lock") || strings.Contains(c.Branch, "//") {
+			v.at(f, p+".branch", "%q is not a valid Git branch name", c.Branch)
+		}
+		v.domain(f, p+".domain", c.Domain)
+		switch c.CertManager {
+		case "":
+			c.CertManager = CertManagerInstall
+		case CertManagerInstall, CertManagerExisting:
+		default:
+			v.at(f, p+".certManager", "%q is not one of: %s, %s", c.CertManager, CertManagerInstall, CertManagerExisting)
+		}
+		seen := map[string]bool{}
+		for j, t := range c.Tenants {
+			if errs := validation.IsDNS1123Label(t); len(errs) > 0 {
+				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "%q is not a valid namespace", t)
+			} else if seen[t] {
+				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "duplicate tenant %q", t)
+			}
+			seen[t] = true
+		}
+		m.Clusters = append(m.Clusters, &ClusterModel{Cluster: c, Env: env})
+	}
+	sort.Slice(m.Clusters, func(i, j int) bool { return m.Clusters[i].Name < m.Clusters[j].Name })
+}
+
+func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
+	env := &EnvModel{
+		Name:         e.Name,
+		HostTemplate: orDefault(e.HostTemplate, DefaultHostTemplate),
+		Replicas:     map[string]int32{},
+		Resources:    map[string]corev1.ResourceRequirements{},
+		StorageClass: e.Storage.ClassName,
+		AccessMode:   corev1.PersistentVolumeAccessMode(orDefault(e.Storage.AccessMode, DefaultAccessMode)),
+		Sizes:        map[string]resource.Quantity{},
+		ACMEServer:   orDefault(e.ACME.Server, DefaultACMEServer),
+		ACMEEmail:    e.ACME.Email,
+	}
+	known := map[string]bool{}
+	for _, s := range Services {
+		known[s] = true
+	}
+	for _, svc := range sortedKeys(e.Replicas) {
+		n := e.Replicas[svc]
+		switch {
+		case !known[svc]:
+			v.at(f, p+".replicas."+svc, "unknown service (allowed: %s)", strings.Join(Services, ", "))
+		case svc == "celerybeat" && n != 1:
+			v.at(f, p+".replicas."+svc, "celerybeat is Celery's scheduler and must run exactly one replica, got %d", n)
+		case n < 0 || n > 100:
+			v.at(f, p+".replicas."+svc, "%d is out of range (0 to 100)", n)
+		}
+	}
+	for _, s := range Services {
+		env.Replicas[s] = 1
+		if n, ok := e.Replicas[s]; ok && s != "celerybeat" {
+			env.Replicas[s] = n
+		}
+	}
+	for _, svc := range sortedKeys(e.Resources) {
+		if !known[svc] && svc != "default" && svc != "jobs" {
+			v.at(f, p+".resources."+svc, "unknown service (allowed: default, jobs, %s)", strings.Join(Services, ", "))
+			continue
+		}
+		r := e.Resources[svc]
+		for name, q := range r.Requests {
+			if lim, ok := r.Limits[name]; ok && q.Cmp(lim) > 0 {
+				v.at(f, p+".resources."+svc+".requests."+string(name), "request %s is above the limit %s", q.String(), lim.String())
+			}
+		}
+		for _, list := range []corev1.ResourceList{r.Requests, r.Limits} {
+			for name, q := range list {
+				if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage {
+					v.at(f, p+".resources."+svc, "unsupported resource %q (allowed: cpu, memory, ephemeral-storage)", name)
+				}
+				if q.Sign() <= 0 {
+					v.at(f, p+".resources."+svc, "%s must be positive, got %s", name, q.String())
+				}
+			}
+		}
+	}
+	for _, s := range append(append([]string{}, Services...), "jobs") {
+		env.Resources[s] = resolveResources(s, e.Resources)
+	}
+	if e.Storage.ClassName != "" {
+		if errs := validation.IsDNS1123Subdomain(e.Storage.ClassName); len(errs) > 0 {
+			v.at(f, p+".storage.className", "%q is not a valid StorageClass name", e.Storage.ClassName)
+		}
+	}
+	switch env.AccessMode {
+	case corev1.ReadWriteOnce, corev1.ReadWriteMany, corev1.ReadWriteOncePod:
+	default:
+		v.at(f, p+".storage.accessMode", "%q is not one of: ReadWriteOnce, ReadWriteMany, ReadWriteOncePod", env.AccessMode)
+	}
+	for _, k := range sortedKeys(e.Storage.Sizes) {
+		if _, ok := defaultSizes[k]; !ok {
+			v.at(f, p+".storage.sizes."+k, "unknown volume (allowed: %s)", strings.Join(sortedKeys(defaultSizes), ", "))
+		} else if q := e.Storage.Sizes[k]; q.Sign() <= 0 {
+			v.at(f, p+".storage.sizes."+k, "size must be positive, got %s", q.String())
+		}
+	}
+	for k, def := range defaultSizes {
+		q, ok := e.Storage.Sizes[k]
+		if !ok {
+			q = resource.MustParse(def)
+		}
+		env.Sizes[k] = q
+	}
+	if u, err := url.Parse(env.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" {
+		v.at(f, p+".acme.server", "%q is not an https URL of an ACME directory", env.ACMEServer)
+	}
+	if e.ACME.Email != "" {
+		if a, err := mail.ParseAddress(e.ACME.Email); err != nil || a.Address != e.ACME.Email {
+			v.at(f, p+".acme.email", "%q is not an e-mail address", e.ACME.Email)
+		}
+	}
+	if err := checkHostTemplate(env.HostTemplate); err != nil {
+		v.at(f, p+".hostTemplate", "%v", err)
+	}
+	return env
+}
+
+// resolveResources merges a service's resources over "default" over the
+// built-in defaults, one quantity at a time.
+func resolveResources(svc string, set map[string]corev1.ResourceRequirements) corev1.ResourceRequirements {
+	d := defaultResources[svc]
+	out := corev1.ResourceRequirements{
+		Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(d[0]), corev1.ResourceMemory: resource.MustParse(d[1])},
+		Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(d[2]), corev1.ResourceMemory: resource.MustParse(d[3])},
+	}
+	for _, k := range []string{"default", svc} {
+		r, ok := set[k]
+		if !ok {
+			continue
+		}
+		for n, q := range r.Requests {
+			out.Requests[n] = q
+		}
+		for n, q := range r.Limits {
+			out.Limits[n] = q
+		}
+	}
+	return out
+}
+
+var placeholderRe = regexp.MustCompile(`\{[^{}]*\}`)
+
+// checkHostTemplate checks that a host template uses only known placeholders.
+func checkHostTemplate(t string) error {
+	for _, ph := range placeholderRe.FindAllString(t, -1) {
+		switch ph {
+		case "{domain}", "{name}", "{namespace}", "{clusterDomain}":
+		default:
+			return fmt.Errorf("unknown placeholder %s in %q (allowed: {domain}, {name}, {namespace}, {clusterDomain})", ph, t)
+		}
+	}
+	if strings.ContainsAny(t, "$") {
+		return fmt.Errorf("%q: use {clusterDomain} rather than a ${...} variable", t)
+	}
+	return nil
+}
+
+// Host returns the public host of d in env. clusterDomain is substituted
+// for {clusterDomain}; pass "${CLUSTER_DOMAIN}" to leave it to Flux.
+func (env *EnvModel) Host(d *Deployment, clusterDomain string) string {
+	return strings.NewReplacer("{domain}", d.Spec.Domain, "{name}", d.Name, "{namespace}", d.Namespace, "{clusterDomain}", clusterDomain).Replace(env.HostTemplate)
+}
+
+func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]*FleioDbConnection, redises map[[2]string]*FleioRedisConnection) *Deployment {
+	spec := fd.Spec
+	d := &Deployment{Name: fd.Metadata.Name, Namespace: fd.Metadata.Namespace, Spec: spec}
+	ok := true
+	bad := func(field, format string, args ...any) {
+		v.at(fd, field, format, args...)
+		ok = false
+	}
+	version := orDefault(spec.Version, DefaultVersion)
+	if mm := versionRe.FindStringSubmatch(version); mm == nil {
+		bad("spec.version", "%q is not a Fleio release (YYYY.MM.PATCH, such as %s)", version, DefaultVersion)
+	} else {
+		y, _ := strconv.Atoi(mm[1])
+		mo, _ := strconv.Atoi(mm[2])
+		pa, _ := strconv.Atoi(mm[3])
+		if mo < 1 || mo > 12 || y < 2017 {
+			bad("spec.version", "%q is not a Fleio release (month 01 to 12, year 2017 or later)", version)
+		}
+		d.Release = Release{Year: y, Month: mo, Patch: pa}
+	}
+	if spec.License.Key != "" {
+		secret := orDefault(spec.License.KeySecret, d.ObjectName("license"))
+		bad("spec.license.key", "an inline license key would be committed to git; move it into a Secret and reference it: "+
+			"kubectl create secret generic %s -n %s --from-literal=key=<license key>, then remove spec.license.key (spec.license.keySecret names the Secret; default %s)",
+			secret, d.Namespace, d.ObjectName("license"))
+	}
+	if spec.License.UUID == "" {
+		bad("spec.license.uuid", "required: the Fleio license ID")
+	} else if !licenseUUIDRe.MatchString(spec.License.UUID) || len(spec.License.UUID) > 128 {
+		bad("spec.license.uuid", "%q is not a license ID (letters, digits and dashes)", spec.License.UUID)
+	}
+	d.LicenseSecret = orDefault(spec.License.KeySecret, d.ObjectName("license"))
+	if spec.License.KeySecret != "" {
+		v.secretName(fd, "spec.license.keySecret", spec.License.KeySecret, true)
+	}
+	if spec.AdminCredentialsSecret == "" {
+		bad("spec.adminCredentialsSecret", "required: a kubernetes.io/basic-auth Secret with the Fleio admin user")
+	} else {
+		v.secretName(fd, "spec.adminCredentialsSecret", spec.AdminCredentialsSecret, true)
+	}
+	if spec.DatabaseConnection == "" {
+		bad("spec.databaseConnection", "required: the name of a FleioDbConnection in namespace %q", d.Namespace)
+	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil {
+		bad("spec.databaseConnection", "FleioDbConnection %q not found in namespace %q%s", spec.DatabaseConnection, d.Namespace, foundIn(dbs, d.Namespace))
+	}
+	if spec.RedisConnection == "" {
+		bad("spec.redisConnection", "required: the name of a FleioRedisConnection in namespace %q", d.Namespace)
+	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil {
+		bad("spec.redisConnection", "FleioRedisConnection %q not found in namespace %q%s", spec.RedisConnection, d.Namespace, foundIn(redises, d.Namespace))
+	}
+	if spec.Domain == "" {
+		bad("spec.domain", "required: the public domain of this Fleio (localhost for a local install)")
+	} else if !v.domain(fd, "spec.domain", spec.Domain) {
+		ok = false
+	}
+
+	d.Backups = spec.EnableBackups.On()
+	d.BackupSchedule = orDefault(spec.BackupSchedule, DefaultBackupSchedule)
+	if spec.BackupSchedule != "" {
+		if err := checkCron(spec.BackupSchedule); err != nil {
+			bad("spec.backupSchedule", "%v", err)
+		}
+	}
+	d.RetentionCount = DefaultRetentionCount
+	if spec.BackupRetentionCount != nil {
+		d.RetentionCount = *spec.BackupRetentionCount
+		if d.RetentionCount < 1 || d.RetentionCount > 10000 {
+			bad("spec.backupRetentionCount", "%d is out of range (1 to 10000)", d.RetentionCount)
+		}
+	}
+	if spec.BackupRetentionDays != nil {
+		d.RetentionDays = *spec.BackupRetentionDays
+		if d.RetentionDays < 1 || d.RetentionDays > 36500 {
+			bad("spec.backupRetentionDays", "%d is out of range (1 to 36500)", d.RetentionDays)
+		}
+	}
+	d.BackupFirst = d.Backups && (spec.BackupBeforeUpgrade == nil || spec.BackupBeforeUpgrade.On())
+
+	d.PullSecret = orDefault(v.specs.Fleet.Spec.Images.PullSecret, DefaultPullSecret)
+	utils := false
+	if a := spec.Advanced; a != nil {
+		utils = a.DeployUtilsContainer.On()
+		known := map[string]bool{}
+		for _, s := range Services {
+			known[s] = true
+		}
+		for _, svc := range sortedKeys(a.DeploymentsOverrides) {
+			o := a.DeploymentsOverrides[svc]
+			p := "spec.advanced.deploymentsOverrides." + svc
+			if !known[svc] {
+				bad(p, "unknown service (allowed: %s)", strings.Join(Services, ", "))
+				continue
+			}
+			if o.ImagePath != "" && !imageRe.MatchString(o.ImagePath) {
+				bad(p+".imagePath", "%q is not a valid image reference (registry/path[:tag][@sha256:digest])", o.ImagePath)
+			}
+			v.secretName(fd, p+".imagePullSecret", o.ImagePullSecret, false)
+		}
+	}
+	for _, s := range Services {
+		if s != "utils" || utils {
+			d.Services = append(d.Services, s)
+		}
+	}
+	for _, k := range sortedKeys(spec.Settings) {
+		if !settingNameRe.MatchString(k) {
+			bad("spec.settings."+k, "not a Django setting name (upper case letters, digits and _, starting with a letter)")
+		}
+		if _, err := pythonLiteral(spec.Settings[k]); err != nil {
+			bad("spec.settings."+k, "%v", err)
+		}
+	}
+	if fs := spec.FrontendSettings; fs != nil {
+		for side, set := range map[string]map[string]json.RawMessage{"enduser": fs.Enduser, "staff": fs.Staff} {
+			for _, k := range sortedKeys(set) {
+				if k == "" {
+					bad("spec.frontendSettings."+side, "empty key")
+				}
+			}
+		}
+	}
+	if !ok {
+		return nil
+	}
+	return d
+}
+
+func foundIn[T any](m map[[2]string]T, ns string) string {
+	var names []string
+	for k := range m {
+		if k[0] == ns {
+			names = append(names, k[1])
+		}
+	}
+	if len(names) == 0 {
+		return " (none defined there)"
+	}
+	sort.Strings(names)
+	return " (found: " + strings.Join(names, ", ") + ")"
+}
+
+// placement checks that each cluster's tenants have deployments, that each
+// deployment runs somewhere, and that ClusterIssuer names do not collide.
+func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant) {
+	runs := map[string]bool{}
+	for i, c := range m.Clusters {
+		_ = i
+		issuers := map[string]*Deployment{}
+		for _, t := range c.Tenants {
+			runs[t] = true
+			tn := tenants[t]
+			if tn == nil {
+				idx := clusterIndex(f, c.Name)
+				v.at(f, fmt.Sprintf("spec.clusters[%d].tenants[%d]", idx, indexOf(f.Spec.Clusters[idx].Tenants, t)),
+					"namespace %q has no FleioDeployment (namespaces with one: %s)", t, strings.Join(sortedKeys(tenants), ", "))
+				continue
+			}
+			for _, d := range tn.Deployments {
+				if other := issuers[d.Name]; other != nil {
+					fd := v.findDeployment(d)
+					v.at(fd, "metadata.name", "cluster %q also runs FleioDeployment %q in namespace %q: names must be unique per cluster because the ClusterIssuer fleio-%s-acme-issuer is cluster-wide", c.Name, d.Name, other.Namespace, d.Name)
+					continue
+				}
+				issuers[d.Name] = d
+				c.Deployments = append(c.Deployments, d)
+				if c.Env != nil {
+					d.addEnvironment(c.Env)
+					host := c.Env.Host(d, c.Domain)
+					if !isLocalHost(host) && c.Env.ACMEEmail == "" {
+						idx := envIndex(f, c.Env.Name)
+						v.at(f, fmt.Sprintf("spec.environments[%d].acme.email", idx), "required: cluster %q requests a Let's Encrypt certificate for %s (FleioDeployment %s/%s)", c.Name, host, d.Namespace, d.Name)
+					}
+					if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 || len(host) > 253 {
+						idx := envIndex(f, c.Env.Name)
+						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, which is not a valid host name", host, d.Namespace, d.Name, c.Name)
+					}
+				}
+			}
+		}
+		sort.Slice(c.Deployments, func(i, j int) bool {
+			a, b := c.Deployments[i], c.Deployments[j]
+			if a.Namespace != b.Namespace {
+				return a.Namespace < b.Namespace
+			}
+			return a.Name < b.Name
+		})
+	}
+	for _, ns := range sortedKeys(tenants) {
+		if !runs[ns] {
+			for _, d := range tenants[ns].Deployments {
+				v.at(v.findDeployment(d), "metadata.namespace", "namespace %q is not run by any cluster: add it to spec.clusters[].tenants in the Fleet", ns)
+			}
+		}
+	}
+}
+
+func (d *Deployment) addEnvironment(env *EnvModel) {
+	for _, e := range d.Environments {
+		if e == env {
+			return
+		}
+	}
+	d.Environments = append(d.Environments, env)
+	sort.Slice(d.Environments, func(i, j int) bool { return d.Environments[i].Name < d.Environments[j].Name })
+}
+
+func (v *validator) findDeployment(d *Deployment) *FleioDeployment {
+	for _, fd := range v.specs.Deployments {
+		if fd.Metadata.Name == d.Name && fd.Metadata.Namespace == d.Namespace {
+			return fd
+		}
+	}
+	return nil
+}
+
+func clusterIndex(f *Fleet, name string) int {
+	for i, c := range f.Spec.Clusters {
+		if c.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
+func envIndex(f *Fleet, name string) int {
+	for i, e := range f.Spec.Environments {
+		if e.Name == name {
+			return i
+		}
+	}
+	return 0
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return 0
+}
+
+// isLocalHost reports whether host gets a self-signed certificate
+// (localhost, or a .local or .localhost name) rather than an ACME one.
+func isLocalHost(host string) bool {
+	return host == "localhost" || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".localhost")
+}
+
+func (v *validator) host(obj any, field, h string) {
+	if h == "" {
+		v.at(obj, field, "required")
+		return
+	}
+	if len(validation.IsValidIP(nil, h)) == 0 {
+		return
+	}
+	if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
+		v.at(obj, field, "%q is not a valid host name or IP address", h)
+	}
+}
+
+func (v *validator) domain(obj any, field, d string) bool {
+	if d == "" {
+		v.at(obj, field, "required")
+		return false
+	}
+	if d == "localhost" {
+		return true
+	}
+	if errs := validation.IsFullyQualifiedDomainName(nil, d); len(errs) > 0 {
+		v.at(obj, field, "%q is not a valid domain name: %s", d, errs.ToAggregate().Error())
+		return false
+	}
+	return true
+}
+
+func (v *validator) port(obj any, field string, p int32) {
+	if errs := validation.IsValidPortNum(int(p)); len(errs) > 0 {
+		v.at(obj, field, "%d is not a valid port (1 to 65535)", p)
+	}
+}
+
+func (v *validator) secretName(obj any, field, name string, required bool) {
+	if name == "" {
+		if required {
+			v.at(obj, field, "required: the name of a Secret")
+		}
+		return
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		v.at(obj, field, "%q is not a valid Secret name: %s", name, strings.Join(errs, "; "))
+	}
+}
+
+// checkCron accepts the schedules a Kubernetes CronJob accepts: five fields
+// or a descriptor such as @daily, without a time zone prefix or @every.
+func checkCron(s string) error {
+	if strings.HasPrefix(s, "TZ=") || strings.HasPrefix(s, "CRON_TZ=") {
+		return fmt.Errorf("%q: a time zone prefix is not allowed in a CronJob schedule", s)
+	}
+	if strings.HasPrefix(s, "@every") {
+		return fmt.Errorf("%q: @every is not supported by Kubernetes CronJobs", s)
+	}
+	if _, err := cronParser.Parse(s); err != nil {
+		return fmt.Errorf("%q is not a cron schedule (five fields, such as \"2 * * * *\", or @hourly/@daily/@weekly): %v", s, err)
+	}
+	return nil
+}

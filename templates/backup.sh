@@ -1,0 +1,9 @@
+# Back up Fleio's database into the database-backups volume, keep the
+# newest DBBACKUP_CLEANUP_KEEP backups and drop those older than
+# RETENTION_DAYS days (0: no age limit).
+set -eu
+cd /var/webapps/fleio/project
+python3 manage.py dbbackup --clean
+if [ "$RETENTION_DAYS" -gt 0 ]; then
+  find /var/webapps/fleio/backups -type f -mtime "+$RETENTION_DAYS" -print -delete
+fi
