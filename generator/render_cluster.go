@@ -167,10 +167,10 @@ func (r *renderer) clusterIssuer(c *ClusterModel, d *Deployment) *cmv1.ClusterIs
 		solver.HTTP01.Ingress.IngressClassName = &class
 	}
 	iss.Spec.ACME = &cmacme.ACMEIssuer{
-		Server:              c.Env.ACMEServer,
-		Email:               c.Env.ACMEEmail,
-		PrivateKey:          cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: d.ObjectName("acme-account")}},
-		Solvers:             []cmacme.ACMEChallengeSolver{solver},
+		Server:     c.Env.ACMEServer,
+		Email:      c.Env.ACMEEmail,
+		PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: d.ObjectName("acme-account")}},
+		Solvers:    []cmacme.ACMEChallengeSolver{solver},
 	}
 	return iss
 }
@@ -211,9 +211,9 @@ func (r *renderer) tenants() {
 			TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
 			ObjectMeta: meta2(FleetSource, ns, tenantLabels),
 			Spec: sourcev1.GitRepositorySpec{
-				URL:      r.m.Repository.URL,
-				Interval: metav1.Duration{Duration: time.Minute},
-				Timeout:  &metav1.Duration{Duration: time.Minute},
+				URL:       r.m.Repository.URL,
+				Interval:  metav1.Duration{Duration: time.Minute},
+				Timeout:   &metav1.Duration{Duration: time.Minute},
 				Reference: &sourcev1.GitRepositoryRef{Branch: "${GIT_BRANCH}"},
 			},
 		}

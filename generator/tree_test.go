@@ -359,11 +359,11 @@ func TestLiteralDollarsSurviveFlux(t *testing.T) {
 
 // typed maps apiVersion/kind to the Go type the object must decode into.
 var typed = map[string]func() any{
-	"v1/ConfigMap":             func() any { return &corev1.ConfigMap{} },
-	"v1/Namespace":             func() any { return &corev1.Namespace{} },
-	"v1/ServiceAccount":        func() any { return &corev1.ServiceAccount{} },
-	"v1/Service":               func() any { return &corev1.Service{} },
-	"v1/PersistentVolumeClaim": func() any { return &corev1.PersistentVolumeClaim{} },
+	"v1/ConfigMap":                             func() any { return &corev1.ConfigMap{} },
+	"v1/Namespace":                             func() any { return &corev1.Namespace{} },
+	"v1/ServiceAccount":                        func() any { return &corev1.ServiceAccount{} },
+	"v1/Service":                               func() any { return &corev1.Service{} },
+	"v1/PersistentVolumeClaim":                 func() any { return &corev1.PersistentVolumeClaim{} },
 	"rbac.authorization.k8s.io/v1/Role":        func() any { return &rbacv1.Role{} },
 	"rbac.authorization.k8s.io/v1/RoleBinding": func() any { return &rbacv1.RoleBinding{} },
 	"apps/v1/Deployment":                       func() any { return &appsv1.Deployment{} },
@@ -371,11 +371,11 @@ var typed = map[string]func() any{
 	"batch/v1/CronJob":                         func() any { return &batchv1.CronJob{} },
 	"networking.k8s.io/v1/Ingress":             func() any { return &networkingv1.Ingress{} },
 	kustomizev1.GroupVersion.String() + "/Kustomization": func() any { return &kustomizev1.Kustomization{} },
-	sourcev1.GroupVersion.String() + "/GitRepository":     func() any { return &sourcev1.GitRepository{} },
-	sourcev1.GroupVersion.String() + "/HelmRepository":    func() any { return &sourcev1.HelmRepository{} },
-	helmv2.GroupVersion.String() + "/HelmRelease":         func() any { return &helmv2.HelmRelease{} },
-	cmv1.SchemeGroupVersion.String() + "/Certificate":     func() any { return &cmv1.Certificate{} },
-	cmv1.SchemeGroupVersion.String() + "/ClusterIssuer":   func() any { return &cmv1.ClusterIssuer{} },
+	sourcev1.GroupVersion.String() + "/GitRepository":    func() any { return &sourcev1.GitRepository{} },
+	sourcev1.GroupVersion.String() + "/HelmRepository":   func() any { return &sourcev1.HelmRepository{} },
+	helmv2.GroupVersion.String() + "/HelmRelease":        func() any { return &helmv2.HelmRelease{} },
+	cmv1.SchemeGroupVersion.String() + "/Certificate":    func() any { return &cmv1.Certificate{} },
+	cmv1.SchemeGroupVersion.String() + "/ClusterIssuer":  func() any { return &cmv1.ClusterIssuer{} },
 }
 
 // TestObjectsDecodeStrictly decodes every rendered object and every
