@@ -330,7 +330,18 @@ func unknownFields(v any, t reflect.Type, p string) Problems {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if reflect.PointerTo(t).Implements(jsonUnmarshaler) || t == reflect.TypeOf(json.RawMessage(nil)) {
+	if t == reflect.TypeOf(json.RawMessage(nil)) {
+		return nil
+	}
+	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
+		// Decode the leaf on its own, so that its error carries the path.
+		raw, err := json.Marshal(v)
+		if err == nil {
+			err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw)
+		}
+		if err != nil {
+			return Problems{{Field: p, Message: err.Error()}}
+		}
 		return nil
 	}
 	var problems Problems

@@ -96,8 +96,11 @@ func (v *validator) validate() *Model {
 	checkMeta := func(obj any, kind, name string, ns *string) bool {
 		namespace := namespaceOf(obj, ns)
 		ok := true
-		if errs := validation.IsDNS1123Label(name); name == "" || len(errs) > 0 {
-			v.at(obj, "metadata.name", "%q is not a valid name: %s", name, strings.Join(append(errs, "required")[:max(1, len(errs))], "; "))
+		if name == "" {
+			v.at(obj, "metadata.name", "required")
+			ok = false
+		} else if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
+			v.at(obj, "metadata.name", "%q is not a valid name (a DNS label: lower case letters, digits and '-')", name)
 			ok = false
 		}
 		if namespace != "" {
@@ -145,7 +148,11 @@ func (v *validator) validate() *Model {
 	}
 
 	tenants := map[string]*Tenant{}
+	// hasDeployment counts namespaces with a FleioDeployment, valid or not,
+	// so an invalid one is not also reported as missing.
+	hasDeployment := map[string]bool{}
 	for _, fd := range s.Deployments {
+		hasDeployment[fd.Metadata.Namespace] = true
 		metaOK := checkMeta(fd, KindFleioDeployment, fd.Metadata.Name, &fd.Metadata.Namespace)
 		if len(fd.Metadata.Name) > maxNameLength {
 			v.at(fd, "metadata.name", "%q is too long: at most %d characters, so that derived names such as fleio-<name>-backup fit Kubernetes' limits", fd.Metadata.Name, maxNameLength)
@@ -173,7 +180,7 @@ func (v *validator) validate() *Model {
 		}
 		return a.Name < b.Name
 	})
-	v.placement(f, m, tenants)
+	v.placement(f, m, tenants, hasDeployment)
 	return m
 }
 
@@ -557,7 +564,7 @@ func foundIn[T any](m map[[2]string]T, ns string) string {
 
 // placement checks that each cluster's tenants have deployments, that each
 // deployment runs somewhere, and that ClusterIssuer names do not collide.
-func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant) {
+func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, hasDeployment map[string]bool) {
 	runs := map[string]bool{}
 	for i, c := range m.Clusters {
 		_ = i
@@ -565,6 +572,9 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant) {
 		for _, t := range c.Tenants {
 			runs[t] = true
 			tn := tenants[t]
+			if tn == nil && hasDeployment[t] {
+				continue // its deployments are invalid and reported already
+			}
 			if tn == nil {
 				idx := clusterIndex(f, c.Name)
 				v.at(f, fmt.Sprintf("spec.clusters[%d].tenants[%d]", idx, indexOf(f.Spec.Clusters[idx].Tenants, t)),
@@ -684,7 +694,7 @@ func (v *validator) domain(obj any, field, d string) bool {
 		return true
 	}
 	if errs := validation.IsFullyQualifiedDomainName(nil, d); len(errs) > 0 {
-		v.at(obj, field, "%q is not a valid domain name: %s", d, errs.ToAggregate().Error())
+		v.at(obj, field, "%q is not a valid domain name (lower-case DNS labels separated by dots, such as fleio.example.com)", d)
 		return false
 	}
 	return true

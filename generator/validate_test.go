@@ -1,0 +1,323 @@
+package generator
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+const validFleet = `apiVersion: fleiogen.io/v1alpha1
+kind: Fleet
+metadata:
+  name: f
+spec:
+  repository:
+    url: https://git.example.com/fleet.git
+  clusters:
+    - name: staging
+      environment: staging
+      branch: main
+      domain: staging.example.com
+      tenants: [billing]
+  environments:
+    - name: staging
+      acme:
+        email: ops@example.com
+`
+
+const validBilling = `apiVersion: k8s.fleio.com/v1
+kind: FleioDbConnection
+metadata:
+  name: db
+  namespace: billing
+spec:
+  hostname: db.example.com
+  port: 3306
+  credentialsSecret: db-creds
+  databaseName: fleio
+---
+apiVersion: k8s.fleio.com/v1
+kind: FleioRedisConnection
+metadata:
+  name: cache
+  namespace: billing
+spec:
+  hostname: redis.example.com
+  port: 6379
+  credentialsSecret: redis-creds
+  databaseId: "0"
+---
+apiVersion: k8s.fleio.com/v1
+kind: FleioDeployment
+metadata:
+  name: cloud
+  namespace: billing
+spec:
+  license:
+    uuid: abc-123
+  databaseConnection: db
+  redisConnection: cache
+  adminCredentialsSecret: admin
+  domain: cloud.example.com
+`
+
+// edit returns validBilling with old replaced by new, failing if old is absent.
+func edit(t *testing.T, src, old, new string) string {
+	t.Helper()
+	if !strings.Contains(src, old) {
+		t.Fatalf("test setup: %q not in spec", old)
+	}
+	return strings.Replace(src, old, new, 1)
+}
+
+func loadAndValidate(files map[string]string) error {
+	fsys := fstest.MapFS{}
+	for name, data := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(data)}
+	}
+	specs, err := Load(fsys, "specs")
+	if err != nil {
+		return err
+	}
+	_, err = Validate(specs)
+	return err
+}
+
+func TestValidSpecsPass(t *testing.T) {
+	if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling}); err != nil {
+		t.Fatalf("valid specs refused:\n%v", err)
+	}
+}
+
+func TestBadSpecs(t *testing.T) {
+	cases := []struct {
+		name    string
+		fleet   string
+		billing string
+		extra   map[string]string
+		// want are problem lines (or parts of them) that must all appear.
+		want []string
+	}{
+		{
+			name:    "dangling redis reference with file, line and field",
+			billing: edit(t, validBilling, "redisConnection: cache", "redisConnection: cash"),
+			want:    []string{`specs/billing.yaml:32: spec.redisConnection: FleioRedisConnection "cash" not found in namespace "billing" (found: cache)`},
+		},
+		{
+			name:    "dangling database reference",
+			billing: edit(t, validBilling, "databaseConnection: db", "databaseConnection: main-db"),
+			want:    []string{`specs/billing.yaml:31: spec.databaseConnection: FleioDbConnection "main-db" not found in namespace "billing" (found: db)`},
+		},
+		{
+			name:    "inline license key says how to move it",
+			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: SECRET-LICENSE\n"),
+			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`, `kubectl create secret generic fleio-cloud-license -n billing --from-literal=key=<license key>`},
+		},
+		{
+			name:    "unknown field lists the allowed ones",
+			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  replicas: 3\n"),
+			want:    []string{`specs/billing.yaml:35: spec.replicas: unknown field (allowed: adminCredentialsSecret, advanced,`},
+		},
+		{
+			name:    "every problem in one run",
+			billing: edit(t, edit(t, edit(t, validBilling, "port: 3306", "port: 70000"), "hostname: redis.example.com", "hostname: redis_example"), "name: cloud", "name: Cloud"),
+			want: []string{
+				`specs/billing.yaml:8: spec.port: 70000 is not a valid port (1 to 65535)`,
+				`specs/billing.yaml:18: spec.hostname: "redis_example" is not a valid host name or IP address`,
+				`specs/billing.yaml:26: metadata.name: "Cloud" is not a valid name`,
+			},
+		},
+		{
+			name:    "bad domain",
+			billing: edit(t, validBilling, "domain: cloud.example.com", "domain: cloud..example"),
+			want:    []string{`specs/billing.yaml:34: spec.domain: "cloud..example" is not a valid domain name`},
+		},
+		{
+			name:    "bad cron",
+			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  enableBackups: yes\n  backupSchedule: \"61 * * * *\"\n"),
+			want:    []string{`specs/billing.yaml:36: spec.backupSchedule: "61 * * * *" is not a cron schedule`},
+		},
+		{
+			name:    "cron time zone prefix",
+			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  backupSchedule: \"CRON_TZ=UTC 0 2 * * *\"\n"),
+			want:    []string{`spec.backupSchedule: "CRON_TZ=UTC 0 2 * * *": a time zone prefix is not allowed`},
+		},
+		{
+			name:    "bad version",
+			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  version: 2025.13.1\n"),
+			want:    []string{`specs/billing.yaml:35: spec.version: "2025.13.1" is not a Fleio release (month 01 to 12`},
+		},
+		{
+			name:    "version not in YYYY.MM.PATCH",
+			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  version: latest\n"),
+			want:    []string{`spec.version: "latest" is not a Fleio release (YYYY.MM.PATCH, such as 2025.06.1)`},
+		},
+		{
+			name:    "bad boolean",
+			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  enableBackups: maybe\n"),
+			want:    []string{`specs/billing.yaml:35: spec.enableBackups: "maybe" is not a boolean`},
+		},
+		{
+			name:    "wrong type",
+			billing: edit(t, validBilling, "port: 6379", "port: six"),
+			want:    []string{`specs/billing.yaml:19: spec.port: expected int32, got a string`},
+		},
+		{
+			name:    "duplicate object",
+			billing: validBilling,
+			extra:   map[string]string{"more.yaml": validBilling[strings.Index(validBilling, "apiVersion: k8s.fleio.com/v1\nkind: FleioDeployment"):]},
+			want:    []string{`specs/more.yaml:4: metadata.name: duplicate FleioDeployment "cloud" in namespace "billing" (first defined at specs/billing.yaml:23)`},
+		},
+		{
+			name:    "duplicate YAML key",
+			billing: edit(t, validBilling, "  databaseName: fleio\n", "  databaseName: fleio\n  databaseName: other\n"),
+			want:    []string{`specs/billing.yaml:11: spec.databaseName: duplicate key`},
+		},
+		{
+			name:    "invalid YAML",
+			billing: edit(t, validBilling, "  port: 3306\n", "  port: [3306\n"),
+			want:    []string{`specs/billing.yaml:`, `invalid YAML`},
+		},
+		{
+			name:    "missing namespace without defaultNamespace",
+			billing: strings.ReplaceAll(validBilling, "  namespace: billing\n", ""),
+			want:    []string{`specs/billing.yaml:3: metadata.namespace: required (or set spec.defaultNamespace in the Fleet)`},
+		},
+		{
+			name:    "unknown kind",
+			billing: edit(t, validBilling, "kind: FleioRedisConnection", "kind: FleioRedis"),
+			want:    []string{`specs/billing.yaml:13: kind: unsupported apiVersion "k8s.fleio.com/v1" and kind "FleioRedis"`},
+		},
+		{
+			name:  "undefined environment, bad branch and URL",
+			fleet: edit(t, edit(t, edit(t, validFleet, "environment: staging", "environment: stage"), "branch: main", "branch: ma..in"), "url: https://git.example.com/fleet.git", "url: git@example.com:fleet.git"),
+			want: []string{
+				`specs/fleet.yaml:7: spec.repository.url: "git@example.com:fleet.git" is not a Git URL Flux accepts`,
+				`specs/fleet.yaml:10: spec.clusters[0].environment: environment "stage" is not defined in spec.environments (defined: staging)`,
+				`specs/fleet.yaml:11: spec.clusters[0].branch: "ma..in" is not a valid Git branch name`,
+			},
+		},
+		{
+			name:  "tenant without deployments",
+			fleet: edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"),
+			want:  []string{`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: namespace "hosting" has no FleioDeployment (namespaces with one: billing)`},
+		},
+		{
+			name:  "deployment no cluster runs",
+			fleet: edit(t, validFleet, "tenants: [billing]", "tenants: []"),
+			want:  []string{`specs/billing.yaml:27: metadata.namespace: namespace "billing" is not run by any cluster`},
+		},
+		{
+			name:  "celerybeat must be one",
+			fleet: validFleet + "      replicas:\n        celerybeat: 2\n        webb: 1\n",
+			want: []string{
+				`spec.environments[0].replicas.celerybeat: celerybeat is Celery's scheduler and must run exactly one replica, got 2`,
+				`spec.environments[0].replicas.webb: unknown service (allowed: backend, frontend, web,`,
+			},
+		},
+		{
+			name:  "ACME email required for public hosts",
+			fleet: strings.Replace(validFleet, "      acme:\n        email: ops@example.com\n", "", 1),
+			want:  []string{`spec.environments[0].acme.email: required: cluster "staging" requests a Let's Encrypt certificate for cloud.example.com`},
+		},
+		{
+			name:  "host template placeholder",
+			fleet: validFleet + "      hostTemplate: \"{name}.{zone}\"\n",
+			want:  []string{`spec.environments[0].hostTemplate: unknown placeholder {zone}`},
+		},
+		{
+			name:    "bad image override and unknown service",
+			billing: validBilling + "  advanced:\n    deploymentsOverrides:\n      backend:\n        imagePath: \"Not An Image\"\n      db:\n        imagePath: x/y\n",
+			want: []string{
+				`specs/billing.yaml:38: spec.advanced.deploymentsOverrides.backend.imagePath: "Not An Image" is not a valid image reference`,
+				`specs/billing.yaml:39: spec.advanced.deploymentsOverrides.db: unknown service`,
+			},
+		},
+		{
+			name:    "settings name",
+			billing: validBilling + "  settings:\n    debug: true\n",
+			want:    []string{`specs/billing.yaml:36: spec.settings.debug: not a Django setting name`},
+		},
+		{
+			name:    "deployment names collide on a cluster",
+			fleet:   edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"),
+			billing: validBilling,
+			extra:   map[string]string{"hosting.yaml": strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting")},
+			want:    []string{`metadata.name: cluster "staging" also runs FleioDeployment "cloud" in namespace`},
+		},
+		{
+			name:  "two fleets",
+			fleet: validFleet,
+			extra: map[string]string{"other.yaml": validFleet},
+			want:  []string{`specs/other.yaml:2: kind: a second Fleet (the first is specs/fleet.yaml:1)`},
+		},
+		{
+			name:    "no fleet",
+			fleet:   "",
+			billing: validBilling,
+			want:    []string{`no Fleet found`},
+		},
+		{
+			name:    "reserved namespace and long name",
+			billing: edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: kube-system"), "name: cloud", "name: a-very-long-deployment-name-that-does-not-fit"),
+			want: []string{
+				`metadata.namespace: "kube-system" is reserved`,
+				`metadata.name: "a-very-long-deployment-name-that-does-not-fit" is too long: at most 39 characters`,
+			},
+		},
+		{
+			name:    "redis database id",
+			billing: edit(t, validBilling, `databaseId: "0"`, `databaseId: "zero"`),
+			want:    []string{`specs/billing.yaml:21: spec.databaseId: "zero" is not a Redis database number`},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{}
+			if tc.fleet != "" || tc.name != "no fleet" {
+				files["fleet.yaml"] = validFleet
+				if tc.fleet != "" {
+					files["fleet.yaml"] = tc.fleet
+				}
+			}
+			files["billing.yaml"] = validBilling
+			if tc.billing != "" {
+				files["billing.yaml"] = tc.billing
+			}
+			for k, v := range tc.extra {
+				files[k] = v
+			}
+			err := loadAndValidate(files)
+			if err == nil {
+				t.Fatalf("specs accepted; want problems:\n%s", strings.Join(tc.want, "\n"))
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing problem\n  %s\ngot:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestOperatorYAMLLoadsUnchanged loads the operator guide's examples, with
+// its yes/no switches, and checks the values that matter.
+func TestOperatorYAMLLoadsUnchanged(t *testing.T) {
+	billing := validBilling + "  enableBackups: yes\n  backupRetentionCount: 3\n  advanced:\n    deployUtilsContainer: yes\n"
+	fsys := fstest.MapFS{"f.yaml": {Data: []byte(validFleet)}, "b.yaml": {Data: []byte(billing)}}
+	specs, err := Load(fsys, "specs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Validate(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Deployments[0]
+	if !d.Backups || d.RetentionCount != 3 || !contains(d.Services, "utils") || !d.BackupFirst {
+		t.Errorf("yes/no switches not honoured: backups=%v retention=%d services=%v backupFirst=%v", d.Backups, d.RetentionCount, d.Services, d.BackupFirst)
+	}
+	if d.Release.String() != DefaultVersion {
+		t.Errorf("default version: got %s, want %s", d.Release, DefaultVersion)
+	}
+}
