@@ -51,6 +51,11 @@ components/) that Flux reconciles with no Fleio operator in the cluster.`,
 		NewRenderCmd(out, errOut),
 		NewValidateCmd(out, errOut),
 		NewVersionCmd(out),
+		NewBuildCmd(out, errOut),
+		NewDiffCmd(out, errOut),
+		NewCheckCmd(out, errOut),
+		NewGraphCmd(out, errOut),
+		NewPromoteCmd(out, errOut),
 	)
 	return root
 }

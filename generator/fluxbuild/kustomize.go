@@ -1,0 +1,243 @@
+package fluxbuild
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"sigs.k8s.io/kustomize/api/krusty"
+	kusttypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+)
+
+// kustomizeMu serialises kustomize builds: krusty shares global state that
+// is not safe for concurrent use (kubernetes-sigs/kustomize#3659;
+// kustomize-controller holds a lock the same way). It also guards every
+// Tree's in-memory file system.
+var kustomizeMu sync.Mutex
+
+// kustomizeCache remembers krusty's output per directory together with
+// every file-system question the build asked and the answer it got. A later
+// build of the same directory, in the same tree or another one (the other
+// side of a diff, another cluster), reuses the output when every question
+// gets the same answer again: same files, same contents.
+type kustomizeCache struct {
+	entries map[string][]cacheEntry
+	hits    int
+	runs    int
+}
+
+type cacheEntry struct {
+	probes []probe
+	out    []*doc
+}
+
+// doc is one resource kustomize built, before substitution. Its object is
+// shared by every build that reuses it and is never modified.
+type doc struct {
+	obj *Object
+	// json is the resource as kustomize serialised it; substitution works
+	// on its YAML form, as kustomize-controller's does.
+	json []byte
+	// dollar reports whether the resource holds a "$" at all; without one,
+	// substitution cannot change it.
+	dollar bool
+}
+
+// probe is one read-only file-system call and its answer.
+type probe struct{ op, path, answer string }
+
+// kustomize builds dir of t and returns its resources in kustomize's
+// output order (the order of the resources, as Flux builds them).
+func (b *Builder) kustomize(t *Tree, dir string) ([]*doc, error) {
+	kustomizeMu.Lock()
+	defer kustomizeMu.Unlock()
+	if err := t.ensureKustomization(dir); err != nil {
+		return nil, err
+	}
+	for _, e := range b.cache.entries[dir] {
+		if replay(t.fs, e.probes) {
+			b.cache.hits++
+			return e.out, nil
+		}
+	}
+	b.cache.runs++
+	rec := &recordingFS{inner: t.fs}
+	out, err := runKrusty(rec, "/"+dir)
+	if err != nil {
+		return nil, err
+	}
+	if !rec.wrote {
+		b.cache.entries[dir] = append(b.cache.entries[dir], cacheEntry{probes: rec.probes, out: out})
+	}
+	return out, nil
+}
+
+func runKrusty(fs filesys.FileSystem, dir string) (out []*doc, err error) {
+	// kustomize panics on some malformed input; report it as an error.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("kustomize build %s: panic: %v", dir, r)
+		}
+	}()
+	k := krusty.MakeKustomizer(&krusty.Options{
+		Reorder:          krusty.ReorderOptionNone,
+		LoadRestrictions: kusttypes.LoadRestrictionsNone,
+		PluginConfig:     kusttypes.DisabledPluginConfig(),
+	})
+	rm, err := k.Run(fs, dir)
+	if err != nil {
+		return nil, fmt.Errorf("kustomize build %s: %w", strings.TrimPrefix(dir, "/"), err)
+	}
+	for _, r := range rm.Resources() {
+		j, err := r.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %s: %w", strings.TrimPrefix(dir, "/"), r.CurId(), err)
+		}
+		o, err := objectFromJSON(j)
+		if err != nil {
+			return nil, fmt.Errorf("kustomize build %s: %s: %w", strings.TrimPrefix(dir, "/"), r.CurId(), err)
+		}
+		out = append(out, &doc{obj: o, json: j, dollar: bytes.IndexByte(j, '$') >= 0})
+	}
+	return out, nil
+}
+
+func replay(fs filesys.FileSystem, probes []probe) bool {
+	for _, p := range probes {
+		if answer(fs, p.op, p.path) != p.answer {
+			return false
+		}
+	}
+	return true
+}
+
+// answer asks fs one read-only question and summarises the answer.
+func answer(fs filesys.FileSystem, op, p string) string {
+	switch op {
+	case "exists":
+		return fmt.Sprint(fs.Exists(p))
+	case "isdir":
+		return fmt.Sprint(fs.IsDir(p))
+	case "read":
+		data, err := fs.ReadFile(p)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		sum := sha256.Sum256(data)
+		return hex.EncodeToString(sum[:])
+	case "readdir":
+		names, err := fs.ReadDir(p)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return strings.Join(names, "\x00")
+	case "glob":
+		names, err := fs.Glob(p)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return strings.Join(names, "\x00")
+	case "abs":
+		d, f, err := fs.CleanedAbs(p)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return string(d) + "\x00" + f
+	case "walk":
+		var visited []string
+		err := fs.Walk(p, func(path string, _ os.FileInfo, err error) error {
+			visited = append(visited, path)
+			return nil
+		})
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		return strings.Join(visited, "\x00")
+	}
+	return "unknown op " + op
+}
+
+// recordingFS passes calls to inner and records the read-only ones with
+// their answers. A write makes the build uncacheable.
+type recordingFS struct {
+	inner  filesys.FileSystem
+	probes []probe
+	wrote  bool
+}
+
+var _ filesys.FileSystem = (*recordingFS)(nil)
+
+func (r *recordingFS) record(op, p string) {
+	r.probes = append(r.probes, probe{op: op, path: p, answer: answer(r.inner, op, p)})
+}
+
+func (r *recordingFS) Create(p string) (filesys.File, error) {
+	r.wrote = true
+	return r.inner.Create(p)
+}
+
+func (r *recordingFS) Mkdir(p string) error {
+	r.wrote = true
+	return r.inner.Mkdir(p)
+}
+
+func (r *recordingFS) MkdirAll(p string) error {
+	r.wrote = true
+	return r.inner.MkdirAll(p)
+}
+
+func (r *recordingFS) RemoveAll(p string) error {
+	r.wrote = true
+	return r.inner.RemoveAll(p)
+}
+
+func (r *recordingFS) WriteFile(p string, data []byte) error {
+	r.wrote = true
+	return r.inner.WriteFile(p, data)
+}
+
+func (r *recordingFS) Open(p string) (filesys.File, error) {
+	r.record("read", p)
+	return r.inner.Open(p)
+}
+
+func (r *recordingFS) IsDir(p string) bool {
+	r.record("isdir", p)
+	return r.inner.IsDir(p)
+}
+
+func (r *recordingFS) ReadDir(p string) ([]string, error) {
+	r.record("readdir", p)
+	return r.inner.ReadDir(p)
+}
+
+func (r *recordingFS) CleanedAbs(p string) (filesys.ConfirmedDir, string, error) {
+	r.record("abs", p)
+	return r.inner.CleanedAbs(p)
+}
+
+func (r *recordingFS) Exists(p string) bool {
+	r.record("exists", p)
+	return r.inner.Exists(p)
+}
+
+func (r *recordingFS) Glob(pattern string) ([]string, error) {
+	r.record("glob", pattern)
+	return r.inner.Glob(pattern)
+}
+
+func (r *recordingFS) ReadFile(p string) ([]byte, error) {
+	r.record("read", p)
+	return r.inner.ReadFile(p)
+}
+
+func (r *recordingFS) Walk(p string, fn filepath.WalkFunc) error {
+	r.record("walk", p)
+	return r.inner.Walk(p, fn)
+}

@@ -1,0 +1,80 @@
+package review
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/fleiogen/fleiogen/generator"
+)
+
+// Staleness says why a file of the committed tree does not match the specs.
+type Staleness string
+
+// Kinds of stale files.
+const (
+	// Missing: the specs render the file, the tree does not have it.
+	Missing Staleness = "missing"
+	// Different: the file's content is not what the specs render (stale,
+	// or edited by hand).
+	Different Staleness = "different"
+	// NotGenerated: a file without fleiogen's header is where the specs
+	// render one; render refuses to overwrite it.
+	NotGenerated Staleness = "not generated"
+	// Extra: a generated file the specs no longer render.
+	Extra Staleness = "should not exist"
+)
+
+// StaleFile is one file of the committed tree that does not match.
+type StaleFile struct {
+	// Path is relative to the tree's root, with slashes.
+	Path string
+	Why  Staleness
+	// Want and Got are the rendered and the committed contents (nil when
+	// absent).
+	Want, Got []byte
+}
+
+// Check compares rendered files with the tree under root, by the rules of
+// generator.Write: files without fleiogen's header that the specs do not
+// render, hidden directories, temporary files and clusters/*/flux-system/
+// are not looked at. It returns the files that differ, sorted by path.
+func Check(files []generator.File, root string) ([]StaleFile, error) {
+	var out []StaleFile
+	want := make(map[string]bool, len(files))
+	for _, f := range files {
+		want[f.Path] = true
+		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			out = append(out, StaleFile{Path: f.Path, Why: Missing, Want: f.Data})
+		case err != nil:
+			return nil, err
+		case bytes.Equal(got, f.Data):
+		case !generator.IsGenerated(got):
+			out = append(out, StaleFile{Path: f.Path, Why: NotGenerated, Want: f.Data, Got: got})
+		default:
+			out = append(out, StaleFile{Path: f.Path, Why: Different, Want: f.Data, Got: got})
+		}
+	}
+	onDisk, err := readTreeDir(root)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range onDisk {
+		if !want[f.Path] && generator.IsGenerated(f.Data) && filepath.Base(f.Path)[0] != '.' {
+			out = append(out, StaleFile{Path: f.Path, Why: Extra, Got: f.Data})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out, nil
+}
+
+// Diff returns a unified diff from the committed file to the rendered one.
+func (s StaleFile) Diff() string {
+	return fmt.Sprintf("--- committed/%s\n+++ rendered/%s\n%s", s.Path, s.Path, unifiedDiff(string(s.Got), string(s.Want)))
+}

@@ -1,0 +1,144 @@
+package review
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"path/filepath"
+	"strings"
+
+	git "github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/filemode"
+	"github.com/go-git/go-git/v5/plumbing/object"
+)
+
+// Repo reads files of a Git repository at any revision, read-only, with
+// go-git: no git binary is needed and nothing is ever written.
+type Repo struct {
+	repo *git.Repository
+	root string // the work tree's root, symlinks resolved
+}
+
+// OpenRepo opens the repository that holds dir (dir or a parent has .git;
+// linked work trees are supported).
+func OpenRepo(dir string) (*Repo, error) {
+	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
+	if err != nil {
+		return nil, fmt.Errorf("opening the git repository of %s: %w", dir, err)
+	}
+	wt, err := r.Worktree()
+	if err != nil {
+		return nil, fmt.Errorf("opening the git repository of %s: %w", dir, err)
+	}
+	root, err := filepath.EvalSymlinks(wt.Filesystem.Root())
+	if err != nil {
+		return nil, err
+	}
+	return &Repo{repo: r, root: root}, nil
+}
+
+// Rel returns dir relative to the work tree's root, as a slash path ("."
+// for the root). dir must be inside the work tree.
+func (r *Repo) Rel(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", err
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = real
+	}
+	rel, err := filepath.Rel(r.root, abs)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("%s is outside the git work tree %s", dir, r.root)
+	}
+	return filepath.ToSlash(rel), nil
+}
+
+// Revision is a resolved commit.
+type Revision struct {
+	// Ref is what the user wrote ("origin/main").
+	Ref    string
+	Hash   plumbing.Hash
+	commit *object.Commit
+}
+
+// Short returns the abbreviated commit hash.
+func (v *Revision) Short() string { return v.Hash.String()[:7] }
+
+// String returns "ref (abbreviated hash)".
+func (v *Revision) String() string { return v.Ref + " (" + v.Short() + ")" }
+
+// Resolve resolves a revision as git does for branches, remote branches,
+// tags, commit hashes and suffixes like ~1 and ^.
+func (r *Repo) Resolve(ref string) (*Revision, error) {
+	h, err := r.repo.ResolveRevision(plumbing.Revision(ref))
+	if err != nil {
+		return nil, fmt.Errorf("git revision %q: %w", ref, err)
+	}
+	c, err := r.repo.CommitObject(*h)
+	if err != nil {
+		return nil, fmt.Errorf("git revision %q: %w", ref, err)
+	}
+	return &Revision{Ref: ref, Hash: *h, commit: c}, nil
+}
+
+// BranchName returns the branch a ref names: "prod" for "prod" and for
+// "origin/prod". Other refs are an error.
+func (r *Repo) BranchName(ref string) (string, error) {
+	if _, err := r.repo.Reference(plumbing.NewBranchReferenceName(ref), false); err == nil {
+		return ref, nil
+	}
+	if _, err := r.repo.Reference(plumbing.ReferenceName("refs/remotes/"+ref), false); err == nil {
+		if i := strings.IndexByte(ref, '/'); i > 0 {
+			return ref[i+1:], nil
+		}
+	}
+	return "", fmt.Errorf("%q is neither a local nor a remote branch", ref)
+}
+
+// Files returns the regular files under dir (a slash path relative to the
+// repository root) at rev for which keep returns true, with paths relative
+// to dir. found is false when dir does not exist at rev. Symbolic links and
+// submodules are skipped.
+func (r *Repo) Files(rev *Revision, dir string, keep func(rel string) bool) (files map[string][]byte, found bool, err error) {
+	tree, err := rev.commit.Tree()
+	if err != nil {
+		return nil, false, fmt.Errorf("%s: %w", rev, err)
+	}
+	if dir != "." && dir != "" {
+		sub, err := tree.Tree(dir)
+		if errors.Is(err, object.ErrDirectoryNotFound) {
+			return nil, false, nil
+		}
+		if err != nil {
+			return nil, false, fmt.Errorf("%s:%s: %w", rev.Ref, dir, err)
+		}
+		tree = sub
+	}
+	files = map[string][]byte{}
+	err = tree.Files().ForEach(func(f *object.File) error {
+		if f.Mode != filemode.Regular && f.Mode != filemode.Executable && f.Mode != filemode.Deprecated {
+			return nil
+		}
+		if !keep(f.Name) {
+			return nil
+		}
+		rd, err := f.Reader()
+		if err != nil {
+			return fmt.Errorf("%s:%s: %w", rev.Ref, path.Join(dir, f.Name), err)
+		}
+		defer rd.Close()
+		data, err := io.ReadAll(rd)
+		if err != nil {
+			return fmt.Errorf("%s:%s: %w", rev.Ref, path.Join(dir, f.Name), err)
+		}
+		files[f.Name] = data
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return files, true, nil
+}

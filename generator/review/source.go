@@ -1,0 +1,247 @@
+package review
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing/fstest"
+
+	"github.com/fleiogen/fleiogen/generator"
+	"github.com/fleiogen/fleiogen/generator/fluxbuild"
+)
+
+// Error is a failure with its kind: Input errors come from the specs or the
+// tree being compared (invalid specs, a tree Flux could not build); the
+// others from the environment (git, the file system).
+type Error struct {
+	Input bool
+	Err   error
+}
+
+func (e *Error) Error() string { return e.Err.Error() }
+func (e *Error) Unwrap() error { return e.Err }
+
+func inputError(err error) error { return &Error{Input: true, Err: err} }
+func envError(err error) error   { return &Error{Err: err} }
+
+// IsInput reports whether err is an input error (see Error).
+func IsInput(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Input
+}
+
+// Side is one side of a comparison: a fleet tree, where it came from, and
+// once built, what each of its clusters applies.
+type Side struct {
+	// Label says where the tree came from: "origin/main (1a2b3c4)" or
+	// "working tree".
+	Label string
+	// Missing is set when the directory does not exist there; the tree is
+	// then empty (every object of the other side is new).
+	Missing bool
+	Files   []generator.File
+	// Clusters are set by Build, sorted by name.
+	Clusters []*fluxbuild.Cluster
+}
+
+// Cluster returns the built cluster called name, or nil.
+func (s *Side) Cluster(name string) *fluxbuild.Cluster {
+	for _, c := range s.Clusters {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// SpecsSide renders the specs under dir: on disk when rev is nil, else at
+// rev, where dir is taken relative to the repository root as repo.Rel
+// gives it.
+func SpecsSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
+	if rev == nil {
+		files, err := renderDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		return &Side{Label: "working tree", Files: files}, nil
+	}
+	rel, err := repo.Rel(dir)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	raw, found, err := repo.Files(rev, rel, func(p string) bool {
+		ext := path.Ext(p)
+		return ext == ".yaml" || ext == ".yml"
+	})
+	if err != nil {
+		return nil, envError(err)
+	}
+	side := &Side{Label: rev.String()}
+	if !found {
+		side.Missing = true
+		return side, nil
+	}
+	mfs := fstest.MapFS{}
+	for p, data := range raw {
+		mfs[p] = &fstest.MapFile{Data: data, Mode: 0o644}
+	}
+	specs, err := generator.Load(mfs, rev.Ref+":"+rel)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	m, err := generator.Validate(specs)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	if side.Files, err = generator.Render(m); err != nil {
+		return nil, envError(err)
+	}
+	return side, nil
+}
+
+func renderDir(dir string) ([]generator.File, error) {
+	specs, err := generator.LoadDir(dir)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	m, err := generator.Validate(specs)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	files, err := generator.Render(m)
+	if err != nil {
+		return nil, envError(err)
+	}
+	return files, nil
+}
+
+// TreeSide reads a rendered tree (clusters/, tenants/, components/ under
+// dir) instead of rendering specs: on disk when rev is nil, else at rev.
+// clusters/*/flux-system/, hidden directories and files outside the three
+// directories are left out.
+func TreeSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
+	if rev == nil {
+		files, err := readTreeDir(dir)
+		if err != nil {
+			return nil, envError(err)
+		}
+		return &Side{Label: "working tree", Files: files, Missing: len(files) == 0}, nil
+	}
+	rel, err := repo.Rel(dir)
+	if err != nil {
+		return nil, inputError(err)
+	}
+	raw, _, err := repo.Files(rev, rel, inTree)
+	if err != nil {
+		return nil, envError(err)
+	}
+	side := &Side{Label: rev.String(), Missing: len(raw) == 0}
+	for p, data := range raw {
+		side.Files = append(side.Files, generator.File{Path: p, Data: data})
+	}
+	slices.SortFunc(side.Files, func(a, b generator.File) int { return strings.Compare(a.Path, b.Path) })
+	return side, nil
+}
+
+// inTree reports whether a slash path belongs to the rendered tree.
+func inTree(p string) bool {
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 || !slices.Contains(generator.ManagedDirs, parts[0]) {
+		return false
+	}
+	if len(parts) >= 3 && parts[0] == "clusters" && parts[2] == "flux-system" {
+		return false
+	}
+	for _, part := range parts[1:] {
+		if strings.HasPrefix(part, ".") {
+			return false
+		}
+	}
+	return true
+}
+
+// readTreeDir reads the rendered tree under dir on disk.
+func readTreeDir(dir string) ([]generator.File, error) {
+	var files []generator.File
+	for _, top := range generator.ManagedDirs {
+		base := filepath.Join(dir, top)
+		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if errors.Is(err, fs.ErrNotExist) && p == base {
+					return fs.SkipDir
+				}
+				return err
+			}
+			rel, _ := filepath.Rel(dir, p)
+			rel = filepath.ToSlash(rel)
+			if d.IsDir() {
+				if rel != top && !inTree(rel+"/x") {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() || !inTree(rel) {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			files = append(files, generator.File{Path: rel, Data: data})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", base, err)
+		}
+	}
+	return files, nil
+}
+
+// Build builds every cluster of every side, sides and clusters in
+// parallel; b shares kustomize's output between them (kustomize itself
+// runs one build at a time). A tree that does not build is an input error.
+func Build(b *fluxbuild.Builder, sides ...*Side) error {
+	type job struct {
+		side *Side
+		tree *fluxbuild.Tree
+		i    int
+	}
+	var jobs []job
+	for _, s := range sides {
+		if s == nil {
+			continue
+		}
+		t, err := fluxbuild.NewTree(s.Files)
+		if err != nil {
+			return inputError(fmt.Errorf("%s: %w", s.Label, err))
+		}
+		names := t.Clusters()
+		s.Clusters = make([]*fluxbuild.Cluster, len(names))
+		for i := range names {
+			jobs = append(jobs, job{side: s, tree: t, i: i})
+		}
+	}
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for n, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := j.tree.Clusters()[j.i]
+			c, err := b.Build(j.tree, name)
+			if err != nil {
+				errs[n] = inputError(fmt.Errorf("%s: %w", j.side.Label, err))
+				return
+			}
+			j.side.Clusters[j.i] = c
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
