@@ -251,6 +251,7 @@ func compareCluster(base, head, main *fluxbuild.Cluster, checkMain bool) (*Clust
 					// Reported as moved where it arrives.
 				case !inHead:
 					od := newObjectDiff(o, nil, Deleted)
+					od.Note = "Flux deletes it (prune)"
 					if reason := keptBecause(bk, hk, o); reason != "" {
 						od.Change, od.Note = Orphaned, reason
 					}

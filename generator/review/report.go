@@ -255,7 +255,7 @@ func (r *Report) markdownWith(budget int) string {
 			for _, n := range r.risksOf(c.Name, k.ID) {
 				rs = append(rs, code(n))
 			}
-			fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %d | %s |\n", id, k.Count(Added), k.Count(Modified), k.Count(Moved), k.Count(Deleted), k.Count(Orphaned), len(k.Restarts), strings.Join(rs, " "))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", id, num(k.Count(Added)), num(k.Count(Modified)), num(k.Count(Moved)), num(k.Count(Deleted)), num(k.Count(Orphaned)), num(len(k.Restarts)), strings.Join(rs, " "))
 		}
 		b.WriteString("\n")
 		rows, total := 0, 0
@@ -317,6 +317,14 @@ func (r *Report) markdownWith(budget int) string {
 		fmt.Fprintf(&b, "%d diffs were left out; run `fleiogen diff` locally for all of them.\n", omitted)
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// num writes a count for a table, leaving zeros out.
+func num(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
 }
 
 func capitalise(s string) string {

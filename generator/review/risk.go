@@ -172,6 +172,10 @@ func (rc *riskCollector) pruned(bk, hk *fluxbuild.Kustomization, o *fluxbuild.Ob
 		what = "; its volume and data go with it"
 	case o.ID.Group == "apiextensions.k8s.io" && o.ID.Kind == "CustomResourceDefinition":
 		what = "; every custom resource of this kind goes with it"
+	case o.ID.Group == "helm.toolkit.fluxcd.io" && o.ID.Kind == "HelmRelease":
+		what = "; helm-controller uninstalls the release"
+	case o.ID.Group == "kustomize.toolkit.fluxcd.io" && o.ID.Kind == "Kustomization":
+		what = "; what it applies goes with it unless its objects are protected"
 	}
 	rc.add(RiskPrune, bk.ID(), o.ID, "will be deleted: %s%s", why, what)
 }
