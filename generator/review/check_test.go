@@ -68,4 +68,3 @@ func TestCheck(t *testing.T) {
 		t.Errorf("diff of the edited file:\n%s", d)
 	}
 }
-
