@@ -13,7 +13,6 @@ import (
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/apis/meta"
 	sourcev1 "github.com/fluxcd/source-controller/api/v1"
-	yamlv3 "go.yaml.in/yaml/v3"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 )
@@ -98,7 +97,7 @@ func (r *renderer) yaml(path string, objs ...any) {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		y, err := toYAML(o)
+		y, err := encodeYAML(o)
 		if err != nil && r.err == nil {
 			r.err = fmt.Errorf("%s: %w", path, err)
 		}
@@ -109,18 +108,9 @@ func (r *renderer) yaml(path string, objs ...any) {
 
 // kustomization adds dir/kustomization.yaml.
 func (r *renderer) kustomization(dir string, k *kusttypes.Kustomization) {
-	// kustomize's own field order (apiVersion, kind, resources, patches),
-	// not sorted keys.
-	k.APIVersion, k.Kind = "", ""
-	var b bytes.Buffer
-	b.WriteString(Header)
-	fmt.Fprintf(&b, "apiVersion: %s\nkind: %s\n", kusttypes.KustomizationVersion, kusttypes.KustomizationKind)
-	enc := yamlv3.NewEncoder(&b)
-	enc.SetIndent(2)
-	if err := enc.Encode(k); err != nil && r.err == nil {
-		r.err = fmt.Errorf("%s: %w", dir, err)
-	}
-	r.files = append(r.files, File{Path: dir + "/kustomization.yaml", Data: b.Bytes()})
+	k.APIVersion = kusttypes.KustomizationVersion
+	k.Kind = kusttypes.KustomizationKind
+	r.yaml(dir+"/kustomization.yaml", k)
 }
 
 // patch serialises a partial object as an inline strategic-merge patch.

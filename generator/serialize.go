@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-
-	"sigs.k8s.io/yaml"
 )
 
 // Header starts every YAML file fleiogen writes; the writer deletes only
@@ -24,20 +22,6 @@ func IsGenerated(data []byte) bool {
 type File struct {
 	Path string
 	Data []byte
-}
-
-// toYAML serialises one object with sorted keys. Typed Kubernetes objects
-// serialise an empty status; it is dropped so that the output holds only
-// what fleiogen sets.
-func toYAML(obj any) ([]byte, error) {
-	m, err := toMap(obj)
-	if err != nil {
-		return nil, err
-	}
-	if s, ok := m["status"].(map[string]any); ok && len(s) == 0 {
-		delete(m, "status")
-	}
-	return yaml.Marshal(m)
 }
 
 func toMap(obj any) (map[string]any, error) {
@@ -94,6 +78,6 @@ func patchYAML(obj any) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	out, err := yaml.Marshal(pruneEmpty(m))
+	out, err := encodeYAML(pruneEmpty(m))
 	return string(out), err
 }

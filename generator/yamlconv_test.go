@@ -1,0 +1,60 @@
+package generator
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/yaml"
+)
+
+// roundTrip checks that encodeYAML(v), read back by sigs.k8s.io/yaml (as
+// kustomize and kubectl read it), is the JSON that encoding/json gives for v.
+func roundTrip(t *testing.T, v any) {
+	t.Helper()
+	y, err := encodeYAML(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := yaml.YAMLToJSON(y)
+	if err != nil {
+		t.Fatalf("output is not YAML: %v\n%s", err, y)
+	}
+	want, _ := json.Marshal(v)
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatal(err)
+	}
+	_ = json.Unmarshal(want, &w)
+	if diff := cmp.Diff(w, g); diff != "" {
+		t.Fatalf("round trip changed the value (-want +got):\n%s\nYAML:\n%s", diff, y)
+	}
+}
+
+func TestYAMLRoundTrip(t *testing.T) {
+	for _, s := range []string{
+		"", "plain", "yes", "No", "on", "~", "null", "true", "1", "0x1F", "1e3", "1_000", "1:20", ".inf", "-.5", "2025-06-01",
+		"250m", "1Gi", "10m0s", "a: b", "a #b", "#c", "- x", "x,y", "[x]", "{x}", "@x", "`x", "'q'", "\"q\"", " lead", "trail ",
+		"multi\nline\n", "multi\nline", "two\n\n", "\n", "\nlead", "  indented\nblock\n", "tab\tx", "a\r\nb", "ünï", "\u2028", "%x",
+		"script:\n  if [ \"$X\" ]; then\n\techo ok\n  fi\n", "trailing spaces  \nline  \n", "   \n", "a\n   \nb\n", "x:\n", "k8s.io/name",
+	} {
+		roundTrip(t, map[string]any{"apiVersion": "v1", "kind": "X", s + "k": s, "list": []any{s, map[string]any{"a": s, "b": []any{s}}, []any{s, 1}}, "nested": map[string]any{"deep": map[string]any{"v": s}}})
+	}
+	roundTrip(t, map[string]any{"empty": map[string]any{}, "none": []any{}, "null": nil, "num": 1.5, "neg": -3, "t": true})
+}
+
+func FuzzYAMLRoundTrip(f *testing.F) {
+	for _, s := range []string{"x", "a\nb\n", " y", "0o17", "no"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		// YAML limits implicit keys to 1024 characters; JSON turns invalid
+		// UTF-8 into 3-byte U+FFFD, so cap the key after that.
+		key := []rune(strings.ToValidUTF8(s, "\uFFFD"))
+		if len(key) > 300 {
+			key = key[:300]
+		}
+		roundTrip(t, map[string]any{"k": s, "l": []any{s, map[string]any{string(key): s}}})
+	})
+}

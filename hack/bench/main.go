@@ -1,0 +1,190 @@
+// Command bench measures "fleiogen render" as users run it: a whole process
+// on a synthetic fleet of N FleioDeployments across 3 clusters. For each N
+// it reports wall time and peak resident memory (from the child's rusage),
+// the files and bytes written, and the same for a re-render with no spec
+// change.
+//
+//	go run ./hack/bench -fleiogen bin/fleiogen -n 10,100,1000,10000
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	bin := flag.String("fleiogen", "bin/fleiogen", "fleiogen binary to measure")
+	ns := flag.String("n", "10,100,1000,10000", "comma-separated fleet sizes")
+	runs := flag.Int("runs", 3, "runs per measurement; the median is reported")
+	specsOnly := flag.String("write-specs", "", "only write the synthetic specs of the first N into this directory")
+	flag.Parse()
+	if *specsOnly != "" {
+		n, err := strconv.Atoi(strings.Split(*ns, ",")[0])
+		if err != nil {
+			fail(err)
+		}
+		if err := writeFleet(*specsOnly, n); err != nil {
+			fail(err)
+		}
+		return
+	}
+	fmt.Printf("%-7s %-6s %10s %10s %9s %11s %9s\n", "N", "render", "wall", "peak RSS", "files", "bytes", "written")
+	for _, s := range strings.Split(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil {
+			fail(err)
+		}
+		work, err := os.MkdirTemp("", "fleiogen-bench-")
+		if err != nil {
+			fail(err)
+		}
+		specs := filepath.Join(work, "specs")
+		if err := writeFleet(specs, n); err != nil {
+			fail(err)
+		}
+		var full, again []result
+		for r := 0; r < *runs; r++ {
+			out := filepath.Join(work, fmt.Sprintf("out-%d", r))
+			full = append(full, measure(*bin, specs, out))
+			again = append(again, measure(*bin, specs, out))
+		}
+		files, size := treeSize(filepath.Join(work, "out-0"))
+		print(n, "full", median(full), files, size)
+		print(n, "again", median(again), files, size)
+		os.RemoveAll(work)
+	}
+}
+
+type result struct {
+	wall    time.Duration
+	rssKiB  int64
+	written string
+}
+
+func measure(bin, specs, out string) result {
+	cmd := exec.Command(bin, "render", specs, "-o", out)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		fail(fmt.Errorf("%v: %s", err, stderr.String()))
+	}
+	wall := time.Since(start)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	written := "?"
+	if f := strings.Fields(stderr.String()); len(f) > 6 {
+		written = f[6] // "rendered N files into OUT: W written, ..."
+	}
+	return result{wall: wall, rssKiB: ru.Maxrss, written: written}
+}
+
+func median(rs []result) result {
+	for i := range rs {
+		for j := i + 1; j < len(rs); j++ {
+			if rs[j].wall < rs[i].wall {
+				rs[i], rs[j] = rs[j], rs[i]
+			}
+		}
+	}
+	return rs[len(rs)/2]
+}
+
+func print(n int, kind string, r result, files int, size int64) {
+	fmt.Printf("%-7d %-6s %9.3fs %7.1f MiB %9d %11d %9s\n", n, kind, r.wall.Seconds(), float64(r.rssKiB)/1024, files, size, r.written)
+}
+
+func treeSize(root string) (int, int64) {
+	var files int
+	var size int64
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				files++
+				size += info.Size()
+			}
+		}
+		return nil
+	})
+	return files, size
+}
+
+// writeFleet writes a Fleet with 3 clusters (staging, and two production
+// clusters) and n FleioDeployments spread over n/10+1 tenant namespaces.
+func writeFleet(dir string, n int) error {
+	tenants := (n + 9) / 10
+	var names []string
+	for i := 0; i < tenants; i++ {
+		names = append(names, fmt.Sprintf("tenant-%04d", i))
+	}
+	list := "[" + strings.Join(names, ", ") + "]"
+	fleet := fmt.Sprintf(`apiVersion: fleiogen.io/v1alpha1
+kind: Fleet
+metadata: {name: bench}
+spec:
+  repository: {url: "https://git.example.com/fleet.git"}
+  clusters:
+    - {name: staging, environment: staging, branch: main, domain: staging.example.com, tenants: %[1]s}
+    - {name: prod-a, environment: production, branch: prod, domain: a.example.com, tenants: %[1]s}
+    - {name: prod-b, environment: production, branch: prod, domain: b.example.com, tenants: %[1]s}
+  environments:
+    - name: staging
+      hostTemplate: "{name}.{namespace}.{clusterDomain}"
+      acme: {email: ops@example.com}
+    - name: production
+      acme: {email: ops@example.com}
+      replicas: {backend: 2, web: 2}
+`, list)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "fleet.yaml"), []byte(fleet), 0o644); err != nil {
+		return err
+	}
+	for t := 0; t < tenants; t++ {
+		var b strings.Builder
+		ns := names[t]
+		fmt.Fprintf(&b, `apiVersion: k8s.fleio.com/v1
+kind: FleioDbConnection
+metadata: {name: db, namespace: %[1]s}
+spec: {hostname: db.example.com, port: 3306, credentialsSecret: db, databaseName: fleio}
+---
+apiVersion: k8s.fleio.com/v1
+kind: FleioRedisConnection
+metadata: {name: redis, namespace: %[1]s}
+spec: {hostname: redis.example.com, port: 6379, credentialsSecret: redis, databaseId: "0"}
+`, ns)
+		for i := t * 10; i < n && i < (t+1)*10; i++ {
+			fmt.Fprintf(&b, `---
+apiVersion: k8s.fleio.com/v1
+kind: FleioDeployment
+metadata: {name: fleio-%05d, namespace: %s}
+spec:
+  version: 2025.06.1
+  license: {uuid: lic-%05d}
+  databaseConnection: db
+  redisConnection: redis
+  adminCredentialsSecret: admin
+  domain: fleio-%05d.example.com
+  enableBackups: %v
+`, i, ns, i, i, i%2 == 0)
+		}
+		if err := os.WriteFile(filepath.Join(dir, ns+".yaml"), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "bench:", err)
+	os.Exit(1)
+}
