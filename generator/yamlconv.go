@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strconv"
+	"strings"
 	"unicode"
 	"unicode/utf8"
 )
@@ -32,204 +32,214 @@ func encodeYAML(obj any) ([]byte, error) {
 	return c.out.Bytes(), nil
 }
 
+// node is a parsed JSON value: an object (keys and vals), an array (vals),
+// a string (str), or a literal kept as its JSON text (raw).
+type node struct {
+	kind byte // '{', '[', '"', or 0 for literals
+	keys []string
+	vals []*node
+	str  string
+	raw  []byte
+}
+
 type converter struct {
 	in  []byte
 	pos int
 	out bytes.Buffer
 }
 
-type member struct {
-	key        string
-	start, end int // the value's bytes in c.in
-}
-
 // topOrder are the top-level keys written first, in this order.
 var topOrder = []string{"apiVersion", "kind", "metadata", "resources"}
 
 func (c *converter) document() error {
-	if c.peek() != '{' {
-		return c.value(0, false)
-	}
-	members, err := c.members()
+	root, err := c.parse()
 	if err != nil {
 		return err
 	}
-	ordered := make([]member, 0, len(members))
+	if root.kind != '{' {
+		return c.value(root, 0, false)
+	}
+	top := &node{kind: '{'}
 	for _, k := range topOrder {
-		for _, m := range members {
-			if m.key == k {
-				ordered = append(ordered, m)
+		for i, key := range root.keys {
+			if key == k {
+				top.keys = append(top.keys, key)
+				top.vals = append(top.vals, root.vals[i])
 			}
 		}
 	}
-	for _, m := range members {
-		if contains(topOrder, m.key) {
+	for i, key := range root.keys {
+		v := root.vals[i]
+		if contains(topOrder, key) || key == "status" && v.kind == '{' && len(v.keys) == 0 {
 			continue
 		}
-		if m.key == "status" && string(c.in[m.start:m.end]) == "{}" {
-			continue
-		}
-		ordered = append(ordered, m)
+		top.keys = append(top.keys, key)
+		top.vals = append(top.vals, v)
 	}
-	if len(ordered) == 0 {
+	if len(top.keys) == 0 {
 		c.out.WriteString("{}\n")
 		return nil
 	}
-	for _, m := range ordered {
-		if err := c.member(m, 0); err != nil {
+	for i := range top.keys {
+		if err := c.member(top.keys[i], top.vals[i], 0); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// members reads an object's keys and the extent of each value.
-func (c *converter) members() ([]member, error) {
-	var out []member
-	c.pos++ // {
-	if c.peek() == '}' {
-		c.pos++
-		return out, nil
-	}
-	for {
-		key, err := c.str()
-		if err != nil {
-			return nil, err
-		}
-		if c.peek() != ':' {
-			return nil, c.errorf("expected ':'")
-		}
-		c.pos++
-		start := c.pos
-		if err := c.skip(); err != nil {
-			return nil, err
-		}
-		out = append(out, member{key: key, start: start, end: c.pos})
-		switch c.peek() {
-		case ',':
-			c.pos++
-		case '}':
-			c.pos++
-			return out, nil
-		default:
-			return nil, c.errorf("expected ',' or '}'")
-		}
-	}
-}
-
-func (c *converter) member(m member, indent int) error {
-	if err := keyOK(m.key); err != nil {
-		return err
-	}
-	c.pad(indent)
-	c.out.WriteString(scalar(m.key))
-	c.out.WriteByte(':')
-	saved := c.pos
-	c.pos = m.start
-	err := c.value(indent, true)
-	c.pos = saved
-	return err
-}
-
-// value writes the value at c.pos. afterKey says the cursor is just after
-// "key:" on the same line.
-func (c *converter) value(indent int, afterKey bool) error {
-	sep := func() {
-		if afterKey {
-			c.out.WriteByte(' ')
-		}
-	}
+// parse reads one JSON value (encoding/json's compact output).
+func (c *converter) parse() (*node, error) {
 	switch c.peek() {
 	case '{':
-		if bytes.HasPrefix(c.in[c.pos:], []byte("{}")) {
-			c.pos += 2
-			sep()
-			c.out.WriteString("{}\n")
-			return nil
-		}
-		members, err := c.members()
-		if err != nil {
-			return err
-		}
-		if afterKey {
-			c.out.WriteByte('\n')
-		}
-		for i, m := range members {
-			ind := indent
-			if afterKey {
-				ind = indent + 2
-			}
-			if !afterKey && i == 0 {
-				// First key of a list item: on the "- " line.
-				if err := keyOK(m.key); err != nil {
-					return err
-				}
-				c.out.WriteString(scalar(m.key))
-				c.out.WriteByte(':')
-				saved := c.pos
-				c.pos = m.start
-				if err := c.value(indent, true); err != nil {
-					return err
-				}
-				c.pos = saved
-				continue
-			}
-			if err := c.member(m, ind); err != nil {
-				return err
-			}
-		}
-		return nil
-	case '[':
-		if bytes.HasPrefix(c.in[c.pos:], []byte("[]")) {
-			c.pos += 2
-			sep()
-			c.out.WriteString("[]\n")
-			return nil
-		}
+		n := &node{kind: '{'}
 		c.pos++
-		if afterKey {
-			c.out.WriteByte('\n')
+		if c.peek() == '}' {
+			c.pos++
+			return n, nil
 		}
-		first := true
 		for {
-			if !first || afterKey {
-				c.pad(indent)
+			key, err := c.str()
+			if err != nil {
+				return nil, err
 			}
-			first = false
-			c.out.WriteString("- ")
-			if err := c.value(indent+2, false); err != nil {
-				return err
+			if c.peek() != ':' {
+				return nil, c.errorf("expected ':'")
 			}
+			c.pos++
+			v, err := c.parse()
+			if err != nil {
+				return nil, err
+			}
+			n.keys = append(n.keys, key)
+			n.vals = append(n.vals, v)
+			switch c.peek() {
+			case ',':
+				c.pos++
+			case '}':
+				c.pos++
+				return n, nil
+			default:
+				return nil, c.errorf("expected ',' or '}'")
+			}
+		}
+	case '[':
+		n := &node{kind: '['}
+		c.pos++
+		if c.peek() == ']' {
+			c.pos++
+			return n, nil
+		}
+		for {
+			v, err := c.parse()
+			if err != nil {
+				return nil, err
+			}
+			n.vals = append(n.vals, v)
 			switch c.peek() {
 			case ',':
 				c.pos++
 			case ']':
 				c.pos++
-				return nil
+				return n, nil
 			default:
-				return c.errorf("expected ',' or ']'")
+				return nil, c.errorf("expected ',' or ']'")
 			}
 		}
 	case '"':
 		s, err := c.str()
-		if err != nil {
-			return err
+		return &node{kind: '"', str: s}, err
+	default: // number, true, false, null
+		start := c.pos
+		for c.pos < len(c.in) && c.in[c.pos] != ',' && c.in[c.pos] != ']' && c.in[c.pos] != '}' {
+			c.pos++
 		}
+		if start == c.pos {
+			return nil, c.errorf("expected a value")
+		}
+		return &node{raw: c.in[start:c.pos]}, nil
+	}
+}
+
+func (c *converter) member(key string, v *node, indent int) error {
+	if err := keyOK(key); err != nil {
+		return err
+	}
+	c.pad(indent)
+	c.out.WriteString(scalar(key))
+	c.out.WriteByte(':')
+	return c.value(v, indent, true)
+}
+
+// value writes n. afterKey says the cursor is just after "key:" on the
+// same line; otherwise it is just after a list item's "- ".
+func (c *converter) value(n *node, indent int, afterKey bool) error {
+	sep := func() {
+		if afterKey {
+			c.out.WriteByte(' ')
+		}
+	}
+	switch n.kind {
+	case '{':
+		if len(n.keys) == 0 {
+			sep()
+			c.out.WriteString("{}\n")
+			return nil
+		}
+		ind := indent
+		if afterKey {
+			c.out.WriteByte('\n')
+			ind = indent + 2
+		}
+		for i, key := range n.keys {
+			if !afterKey && i == 0 {
+				// First key of a list item: on the "- " line.
+				if err := keyOK(key); err != nil {
+					return err
+				}
+				c.out.WriteString(scalar(key))
+				c.out.WriteByte(':')
+				if err := c.value(n.vals[i], indent, true); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := c.member(key, n.vals[i], ind); err != nil {
+				return err
+			}
+		}
+		return nil
+	case '[':
+		if len(n.vals) == 0 {
+			sep()
+			c.out.WriteString("[]\n")
+			return nil
+		}
+		if afterKey {
+			c.out.WriteByte('\n')
+		}
+		for i, v := range n.vals {
+			if i > 0 || afterKey {
+				c.pad(indent)
+			}
+			c.out.WriteString("- ")
+			if err := c.value(v, indent+2, false); err != nil {
+				return err
+			}
+		}
+		return nil
+	case '"':
 		sep()
-		if block, ok := literalBlock(s, indent); ok {
+		if block, ok := literalBlock(n.str, indent); ok {
 			c.out.WriteString(block)
 			return nil
 		}
-		c.out.WriteString(scalar(s))
+		c.out.WriteString(scalar(n.str))
 		c.out.WriteByte('\n')
 		return nil
-	default: // number, true, false, null
-		start := c.pos
-		for c.pos < len(c.in) && !bytes.ContainsRune([]byte(",]}"), rune(c.in[c.pos])) {
-			c.pos++
-		}
+	default:
 		sep()
-		c.out.Write(c.in[start:c.pos])
+		c.out.Write(n.raw)
 		c.out.WriteByte('\n')
 		return nil
 	}
@@ -291,57 +301,37 @@ func (c *converter) str() (string, error) {
 	return "", c.errorf("unterminated string")
 }
 
-// skip moves past one JSON value.
-func (c *converter) skip() error {
-	switch c.peek() {
-	case '"':
-		_, err := c.str()
-		return err
-	case '{', '[':
-		depth := 0
-		for c.pos < len(c.in) {
-			switch c.in[c.pos] {
-			case '"':
-				if _, err := c.str(); err != nil {
-					return err
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					c.pos++
-					return nil
-				}
-			}
-			c.pos++
+// special reports whether a plain scalar s could be read as something other
+// than a string: a boolean or null word (YAML 1.1 or 1.2), or anything that
+// starts like a number (after a sign) and holds only characters numbers,
+// dates and times are made of. It errs on the side of quoting.
+func special(s string) bool {
+	if len(s) <= 5 {
+		switch strings.ToLower(s) {
+		case "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~":
+			return true
 		}
-		return c.errorf("unterminated value")
-	default:
-		for c.pos < len(c.in) && !bytes.ContainsRune([]byte(",]}"), rune(c.in[c.pos])) {
-			c.pos++
-		}
-		return nil
 	}
-}
-
-var (
-	// YAML 1.1 and 1.2 forms that a plain scalar would be read as, other
-	// than a string: numbers (with _ and base prefixes, sexagesimal),
-	// booleans, nulls, infinities, dates.
-	specialScalar = regexp.MustCompile(`^(?i:y|yes|n|no|true|false|on|off|null|~)$|^(?i:[-+]?(0b[01_]+|0o?[0-7_]+|0x[0-9a-f_]+|[0-9][0-9_]*(:[0-5]?[0-9])*|([0-9][0-9_]*)?\.[0-9_]*(e[-+]?[0-9]+)?|[0-9][0-9_]*e[-+]?[0-9]+|\.inf|\.nan))$|^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}`)
-)
-
-// mayBeSpecial is a cheap test that rules out most strings before the
-// regular expression: every special form starts with a digit, a sign, a
-// dot or ~, or is one of the short words.
-func mayBeSpecial(s string) bool {
-	switch c := s[0]; {
-	case c >= '0' && c <= '9', c == '+', c == '-', c == '.', c == '~':
+	t := s
+	if t[0] == '+' || t[0] == '-' {
+		t = t[1:]
+	}
+	if t == "" {
+		return false
+	}
+	switch strings.ToLower(t) {
+	case ".inf", ".nan":
 		return true
 	}
-	return len(s) <= 5
+	if !(t[0] >= '0' && t[0] <= '9' || t[0] == '.') {
+		return false
+	}
+	for i := 0; i < len(t); i++ {
+		if !strings.ContainsRune("0123456789abcdefABCDEF_:.+-xXoOTtZz ", rune(t[i])) {
+			return false
+		}
+	}
+	return true
 }
 
 // scalar writes s as a plain scalar where YAML reads that back as the same
@@ -354,7 +344,7 @@ func scalar(s string) string {
 }
 
 func plainOK(s string) bool {
-	if s == "" || mayBeSpecial(s) && specialScalar.MatchString(s) {
+	if s == "" || special(s) {
 		return false
 	}
 	switch s[0] {
