@@ -21,11 +21,13 @@ func usesBackendSettings(service string) bool {
 }
 
 // Volume names (the PVC suffixes) and where they are mounted.
-var volumes = []struct{ Key, Claim, MountPath string }{
-	{"compiled", "compiled-pvc", "/var/webapps/fleio/compiled"},
-	{"log", "log-pvc", "/var/webapps/fleio/logs"},
-	{"var", "var-pvc", "/var/webapps/fleio/var"},
-	{"databaseBackups", "database-backups", "/var/webapps/fleio/backups"},
+// Key names the volume in the Fleet's storage.sizes; Name is the pod volume
+// name (a DNS label).
+var volumes = []struct{ Key, Name, Claim, MountPath string }{
+	{"compiled", "compiled", "compiled-pvc", "/var/webapps/fleio/compiled"},
+	{"log", "log", "log-pvc", "/var/webapps/fleio/logs"},
+	{"var", "var", "var-pvc", "/var/webapps/fleio/var"},
+	{"databaseBackups", "database-backups", "database-backups", "/var/webapps/fleio/backups"},
 }
 
 // Defaults documented in the README.

@@ -211,8 +211,8 @@ func volumesFor(d *Deployment, service string, claims ...string) ([]corev1.Volum
 		if !contains(claims, v.Key) {
 			continue
 		}
-		vols = append(vols, corev1.Volume{Name: v.Key, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: d.ObjectName(v.Claim)}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: v.Key, MountPath: v.MountPath})
+		vols = append(vols, corev1.Volume{Name: v.Name, VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: d.ObjectName(v.Claim)}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: v.Name, MountPath: v.MountPath})
 	}
 	return vols, mounts
 }

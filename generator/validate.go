@@ -313,8 +313,8 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 		}
 	}
 	for _, svc := range sortedKeys(e.Resources) {
-		if !known[svc] && svc != "default" && svc != "jobs" {
-			v.at(f, p+".resources."+svc, "unknown service (allowed: default, jobs, %s)", strings.Join(Services, ", "))
+		if !known[svc] && svc != "default" {
+			v.at(f, p+".resources."+svc, "unknown service (allowed: default, %s)", strings.Join(Services, ", "))
 			continue
 		}
 		r := e.Resources[svc]
@@ -334,8 +334,19 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 			}
 		}
 	}
-	for _, s := range append(append([]string{}, Services...), "jobs") {
-		env.Resources[s] = resolveResources(s, e.Resources)
+	for _, s := range Services {
+		r := resolveResources(s, e.Resources)
+		env.Resources[s] = r
+		// The merge of built-in, default and per-service values must still
+		// have every request within its limit, or the apiserver refuses it.
+		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory, corev1.ResourceEphemeralStorage} {
+			req, okReq := r.Requests[name]
+			lim, okLim := r.Limits[name]
+			if okReq && okLim && req.Cmp(lim) > 0 {
+				v.at(f, p+".resources", "%s: the %s request %s is above the limit %s once defaults are applied; set resources.%s.limits.%s or lower the request",
+					s, name, req.String(), lim.String(), s, name)
+			}
+		}
 	}
 	if e.Storage.ClassName != "" {
 		if errs := validation.IsDNS1123Subdomain(e.Storage.ClassName); len(errs) > 0 {

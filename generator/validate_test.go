@@ -221,6 +221,11 @@ func TestBadSpecs(t *testing.T) {
 			want:  []string{`spec.environments[0].acme.email: required: cluster "staging" requests a Let's Encrypt certificate for cloud.example.com`},
 		},
 		{
+			name:  "merged request above a built-in limit",
+			fleet: validFleet + "      resources:\n        default:\n          requests: {memory: 256Mi}\n",
+			want:  []string{`spec.environments[0].resources: frontend: the memory request 256Mi is above the limit 128Mi once defaults are applied`},
+		},
+		{
 			name:  "host template placeholder",
 			fleet: validFleet + "      hostTemplate: \"{name}.{zone}\"\n",
 			want:  []string{`spec.environments[0].hostTemplate: unknown placeholder {zone}`},
