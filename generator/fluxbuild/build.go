@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	kustomizev1 "github.com/fluxcd/kustomize-controller/api/v1"
 	"github.com/fluxcd/pkg/envsubst"
@@ -78,17 +80,22 @@ func (c *Cluster) Kustomization(id string) *Kustomization {
 // between them. It is safe for concurrent use.
 type Builder struct {
 	cache *kustomizeCache
+	// workers bounds the kustomize builds running in the background.
+	workers chan struct{}
 }
 
 // NewBuilder returns a Builder with an empty cache.
 func NewBuilder() *Builder {
-	return &Builder{cache: &kustomizeCache{entries: map[string][]cacheEntry{}}}
+	return &Builder{
+		cache:   &kustomizeCache{entries: map[string][]cacheEntry{}, inflight: map[string]*inflight{}},
+		workers: make(chan struct{}, runtime.GOMAXPROCS(0)),
+	}
 }
 
 // Stats returns how many kustomize builds ran and how many were reused.
 func (b *Builder) Stats() (runs, reused int) {
-	kustomizeMu.Lock()
-	defer kustomizeMu.Unlock()
+	b.cache.mu.Lock()
+	defer b.cache.mu.Unlock()
 	return b.cache.runs, b.cache.hits
 }
 
@@ -105,6 +112,8 @@ func (b *Builder) Build(t *Tree, cluster string) (*Cluster, error) {
 	nodes := []*Kustomization{root}
 	known := map[string]*Kustomization{root.ID(): root}
 	built := map[string]bool{}
+	var prefetches sync.WaitGroup
+	defer prefetches.Wait()
 	for len(c.Kustomizations) < len(nodes) {
 		k := pickNext(nodes, built)
 		if err := b.buildOne(t, k, s); err != nil {
@@ -125,12 +134,40 @@ func (b *Builder) Build(t *Tree, cluster string) (*Cluster, error) {
 			}
 			known[child.ID()] = child
 			nodes = append(nodes, child)
+			b.prefetch(t, child, &prefetches)
 		}
 	}
 	if cm := s.applied[ObjectID{Kind: "ConfigMap", Namespace: RootName, Name: runtimeInfo}]; cm != nil {
 		c.Values = configMapData(cm)
 	}
 	return c, nil
+}
+
+// prefetch runs kustomize on k's path in the background as soon as k is
+// known: kustomize's output does not depend on what was applied before,
+// only the substitution does, which buildOne does in apply order. The
+// output lands in the cache, where buildOne finds it (or waits for it).
+func (b *Builder) prefetch(t *Tree, k *Kustomization, wg *sync.WaitGroup) {
+	dir, err := k.dir()
+	if err != nil || !t.isDir(dir) {
+		return // buildOne reports it
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		b.workers <- struct{}{}
+		defer func() { <-b.workers }()
+		_, _ = b.kustomize(t, dir) // errors are reported by buildOne
+	}()
+}
+
+// dir returns the Kustomization's path as a directory of the tree.
+func (k *Kustomization) dir() (string, error) {
+	dir := path.Clean(strings.TrimPrefix(k.Path, "./"))
+	if dir == "." || dir == "" || path.IsAbs(dir) || strings.HasPrefix(dir, "..") {
+		return "", fmt.Errorf("spec.path %q: fleiogen builds only paths inside the repository below its root", k.Path)
+	}
+	return dir, nil
 }
 
 // runtimeInfo is the ConfigMap holding a cluster's variables.
@@ -216,9 +253,9 @@ func newKustomization(o *Object, parent string) (*Kustomization, error) {
 // buildOne builds k's path, substitutes its variables and labels what it
 // applies; the objects are then part of the cluster state.
 func (b *Builder) buildOne(t *Tree, k *Kustomization, s *state) error {
-	dir := path.Clean(strings.TrimPrefix(k.Path, "./"))
-	if dir == "." || dir == "" || path.IsAbs(dir) || strings.HasPrefix(dir, "..") {
-		return fmt.Errorf("spec.path %q: fleiogen builds only paths inside the repository below its root", k.Path)
+	dir, err := k.dir()
+	if err != nil {
+		return err
 	}
 	if !t.isDir(dir) {
 		return fmt.Errorf("spec.path %q: no such directory in the tree", k.Path)

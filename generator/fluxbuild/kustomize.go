@@ -13,23 +13,45 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 )
 
-// kustomizeMu serialises kustomize builds: krusty shares global state that
-// is not safe for concurrent use (kubernetes-sigs/kustomize#3659;
-// kustomize-controller holds a lock the same way). It also guards every
-// Tree's in-memory file system.
-var kustomizeMu sync.Mutex
+// kustomizeMu guards kustomize's global state and every Tree's in-memory
+// file system. kustomize-controller serialises its builds
+// (kubernetes-sigs/kustomize#3659): the races are in the lazy set-up of
+// kyaml's global OpenAPI schema, which Builder does once, up front
+// (schemaOnce), and in kustomizations with an "openapi" (or "crds") field,
+// which replace that schema. So builds share the lock (concurrently) except
+// in trees that have such a field, and writes to a tree's file system (the
+// kustomization files generated for directories without one) take it
+// alone. The race detector finds no race in building the example and
+// synthetic fleets this way (go test -race ./generator/...).
+var (
+	kustomizeMu sync.RWMutex
+	schemaOnce  sync.Once
+)
 
 // kustomizeCache remembers krusty's output per directory together with
 // every file-system question the build asked and the answer it got. A later
 // build of the same directory, in the same tree or another one (the other
 // side of a diff, another cluster), reuses the output when every question
-// gets the same answer again: same files, same contents.
+// gets the same answer again: same files, same contents. Concurrent builds
+// of the same directory wait for each other and reuse the output when they
+// can.
 type kustomizeCache struct {
-	entries map[string][]cacheEntry
-	hits    int
-	runs    int
+	mu       sync.Mutex
+	entries  map[string][]cacheEntry
+	inflight map[string]*inflight
+	hits     int
+	runs     int
+}
+
+// inflight is a running kustomize build of a directory; done is closed
+// when it ends.
+type inflight struct {
+	done chan struct{}
+	out  []*doc
+	err  error
 }
 
 type cacheEntry struct {
@@ -55,27 +77,66 @@ type probe struct{ op, path, answer string }
 // kustomize builds dir of t and returns its resources in kustomize's
 // output order (the order of the resources, as Flux builds them).
 func (b *Builder) kustomize(t *Tree, dir string) ([]*doc, error) {
-	kustomizeMu.Lock()
-	defer kustomizeMu.Unlock()
-	if err := t.ensureKustomization(dir); err != nil {
-		return nil, err
-	}
-	for _, e := range b.cache.entries[dir] {
-		if replay(t.fs, e.probes) {
-			b.cache.hits++
-			return e.out, nil
+	schemaOnce.Do(func() { openapi.Schema() })
+	if !t.hasKustomization(dir) {
+		kustomizeMu.Lock()
+		err := t.ensureKustomization(dir)
+		kustomizeMu.Unlock()
+		if err != nil {
+			return nil, err
 		}
 	}
-	b.cache.runs++
-	rec := &recordingFS{inner: t.fs}
-	out, err := runKrusty(rec, "/"+dir)
-	if err != nil {
-		return nil, err
+	if t.exclusive {
+		kustomizeMu.Lock()
+		defer kustomizeMu.Unlock()
+	} else {
+		kustomizeMu.RLock()
+		defer kustomizeMu.RUnlock()
 	}
-	if !rec.wrote {
-		b.cache.entries[dir] = append(b.cache.entries[dir], cacheEntry{probes: rec.probes, out: out})
+	c := b.cache
+	var f *inflight
+	for f == nil {
+		c.mu.Lock()
+		entries := c.entries[dir]
+		other := c.inflight[dir]
+		if other == nil {
+			f = &inflight{done: make(chan struct{})}
+			c.inflight[dir] = f
+		}
+		c.mu.Unlock()
+		for _, e := range entries {
+			if t.replay(e.probes) {
+				c.mu.Lock()
+				c.hits++
+				if f != nil {
+					delete(c.inflight, dir)
+					close(f.done)
+				}
+				c.mu.Unlock()
+				return e.out, nil
+			}
+		}
+		if other != nil {
+			// Another build of dir (in this tree or another) is running:
+			// wait for it, then look again.
+			<-other.done
+		}
 	}
-	return out, nil
+	defer func() {
+		c.mu.Lock()
+		delete(c.inflight, dir)
+		c.mu.Unlock()
+		close(f.done)
+	}()
+	rec := &recordingFS{tree: t, inner: t.fs}
+	f.out, f.err = runKrusty(rec, "/"+dir)
+	c.mu.Lock()
+	c.runs++
+	if f.err == nil && !rec.wrote {
+		c.entries[dir] = append(c.entries[dir], cacheEntry{probes: rec.probes, out: f.out})
+	}
+	c.mu.Unlock()
+	return f.out, f.err
 }
 
 func runKrusty(fs filesys.FileSystem, dir string) (out []*doc, err error) {
@@ -108,29 +169,33 @@ func runKrusty(fs filesys.FileSystem, dir string) (out []*doc, err error) {
 	return out, nil
 }
 
-func replay(fs filesys.FileSystem, probes []probe) bool {
+func (t *Tree) replay(probes []probe) bool {
 	for _, p := range probes {
-		if answer(fs, p.op, p.path) != p.answer {
+		if t.answer(p.op, p.path) != p.answer {
 			return false
 		}
 	}
 	return true
 }
 
-// answer asks fs one read-only question and summarises the answer.
-func answer(fs filesys.FileSystem, op, p string) string {
+// answer asks the tree's file system one read-only question and
+// summarises the answer; a file's content is summarised by its hash.
+func (t *Tree) answer(op, p string) string {
+	fs := t.fs
 	switch op {
 	case "exists":
 		return fmt.Sprint(fs.Exists(p))
 	case "isdir":
 		return fmt.Sprint(fs.IsDir(p))
 	case "read":
+		if sum, ok := t.sums[p]; ok {
+			return sum
+		}
 		data, err := fs.ReadFile(p)
 		if err != nil {
 			return "error: " + err.Error()
 		}
-		sum := sha256.Sum256(data)
-		return hex.EncodeToString(sum[:])
+		return contentSum(data)
 	case "readdir":
 		names, err := fs.ReadDir(p)
 		if err != nil {
@@ -166,6 +231,7 @@ func answer(fs filesys.FileSystem, op, p string) string {
 // recordingFS passes calls to inner and records the read-only ones with
 // their answers. A write makes the build uncacheable.
 type recordingFS struct {
+	tree   *Tree
 	inner  filesys.FileSystem
 	probes []probe
 	wrote  bool
@@ -174,7 +240,12 @@ type recordingFS struct {
 var _ filesys.FileSystem = (*recordingFS)(nil)
 
 func (r *recordingFS) record(op, p string) {
-	r.probes = append(r.probes, probe{op: op, path: p, answer: answer(r.inner, op, p)})
+	r.probes = append(r.probes, probe{op: op, path: p, answer: r.tree.answer(op, p)})
+}
+
+func contentSum(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 func (r *recordingFS) Create(p string) (filesys.File, error) {

@@ -3,6 +3,7 @@ package fluxbuild
 import (
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -21,17 +22,27 @@ type Tree struct {
 	fs        filesys.FileSystem
 	generated map[string]bool
 	dirs      map[string]bool
+	// sums are the content hashes of the files in fs, by absolute path.
+	sums map[string]string
+	// exclusive is set when a kustomization file has an openapi or crds
+	// field: kustomize then changes its global schema, so the tree's
+	// builds run alone (see kustomizeMu).
+	exclusive bool
 }
 
 // NewTree holds files (as generator.Render returns them, or as read from a
 // checkout) for building. Paths must be relative and clean.
 func NewTree(files []generator.File) (*Tree, error) {
-	t := &Tree{files: make(map[string][]byte, len(files)), fs: filesys.MakeFsInMemory(), generated: map[string]bool{}, dirs: map[string]bool{}}
+	t := &Tree{files: make(map[string][]byte, len(files)), fs: filesys.MakeFsInMemory(), generated: map[string]bool{}, dirs: map[string]bool{}, sums: map[string]string{}}
 	for _, f := range files {
 		if f.Path == "" || path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || strings.HasPrefix(f.Path, "../") {
 			return nil, fmt.Errorf("bad path %q in the tree", f.Path)
 		}
 		t.files[f.Path] = f.Data
+		t.sums["/"+f.Path] = contentSum(f.Data)
+		if slices.Contains(kustomizationFileNames, path.Base(f.Path)) && changesSchema(f.Data) {
+			t.exclusive = true
+		}
 		for d := path.Dir(f.Path); d != "."; d = path.Dir(d) {
 			t.dirs[d] = true
 		}
@@ -61,6 +72,17 @@ func (t *Tree) Clusters() []string {
 
 // isDir reports whether some file of the tree is under dir.
 func (t *Tree) isDir(dir string) bool { return t.dirs[dir] }
+
+// changesSchema reports whether a kustomization file has a top-level
+// openapi or crds field.
+func changesSchema(data []byte) bool {
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(l, "openapi:") || strings.HasPrefix(l, "crds:") {
+			return true
+		}
+	}
+	return false
+}
 
 // kustomizationFileNames are the names kustomize recognises, in its order.
 var kustomizationFileNames = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
@@ -128,9 +150,11 @@ func (t *Tree) ensureKustomization(dir string) error {
 		b.Reset()
 		b.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
 	}
-	if err := t.fs.WriteFile("/"+path.Join(dir, "kustomization.yaml"), []byte(b.String())); err != nil {
+	name := "/" + path.Join(dir, "kustomization.yaml")
+	if err := t.fs.WriteFile(name, []byte(b.String())); err != nil {
 		return err
 	}
+	t.sums[name] = contentSum([]byte(b.String()))
 	t.generated[dir] = true
 	return nil
 }

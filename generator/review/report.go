@@ -190,8 +190,10 @@ func fenced(lang, body string) string {
 	return fence + lang + "\n" + body + fence + "\n"
 }
 
-// maxObjectRows bounds the object table of one cluster.
-const maxObjectRows = 40
+// maxRows bounds each Markdown table, so that the report's size does not
+// grow with the fleet's: the risks, and per cluster the Kustomizations and
+// the objects.
+const maxRows = 40
 
 func (r *Report) markdown(limit int) string {
 	skeleton := r.markdownWith(-1)
@@ -224,8 +226,26 @@ func (r *Report) markdownWith(budget int) string {
 	b.WriteString(strings.Join(summary, " · ") + " · " + risks + "\n\n")
 
 	if len(r.Risks) > 0 {
-		b.WriteString("### :warning: Risks\n\n| risk | cluster | Kustomization | object | what happens |\n|---|---|---|---|---|\n")
-		for _, k := range r.Risks {
+		b.WriteString("### :warning: Risks\n\n")
+		var byName []string
+		for _, info := range Risks {
+			n := 0
+			for _, k := range r.Risks {
+				if k.Name == info.Name {
+					n++
+				}
+			}
+			if n > 0 {
+				byName = append(byName, fmt.Sprintf("%s ×%d", code(info.Name), n))
+			}
+		}
+		b.WriteString(strings.Join(byName, ", ") + "\n\n")
+		b.WriteString("| risk | cluster | Kustomization | object | what happens |\n|---|---|---|---|---|\n")
+		for i, k := range r.Risks {
+			if i == maxRows {
+				fmt.Fprintf(&b, "\n…and %d more risks: run `fleiogen diff -o text` for all of them.\n", len(r.Risks)-maxRows)
+				break
+			}
 			obj := ""
 			if k.Object != "" {
 				obj = code(k.Object)
@@ -246,7 +266,11 @@ func (r *Report) markdownWith(budget int) string {
 			fmt.Fprintf(&b, "%s.\n\n", capitalise(c.status()))
 		}
 		b.WriteString("| Kustomization | added | modified | moved | deleted | orphaned | pods restarted | risks |\n|---|--:|--:|--:|--:|--:|--:|---|\n")
-		for _, k := range c.Kustomizations {
+		for i, k := range c.Kustomizations {
+			if i == maxRows {
+				fmt.Fprintf(&b, "| …and %d more Kustomizations | | | | | | | |\n", len(c.Kustomizations)-maxRows)
+				break
+			}
 			id := code(k.ID)
 			if k.Change != Modified {
 				id += " (" + string(k.Change) + ")"
@@ -266,7 +290,7 @@ func (r *Report) markdownWith(budget int) string {
 			b.WriteString("| change | object | Kustomization | what |\n|---|---|---|---|\n")
 			for _, k := range c.Kustomizations {
 				for _, o := range k.Objects {
-					if rows == maxObjectRows {
+					if rows == maxRows {
 						break
 					}
 					rows++
@@ -299,17 +323,21 @@ func (r *Report) markdownWith(budget int) string {
 			continue
 		}
 		fmt.Fprintf(&b, "<details><summary>Diffs on %s (%d objects)</summary>\n\n", c.Name, total)
+		left := 0
 		for _, k := range c.Kustomizations {
 			for _, o := range k.Objects {
 				block := fmt.Sprintf("%s %s in %s\n\n%s\n", o.Change, code(o.Object), code(k.ID), fenced("diff", o.Diff))
 				if len(block) > budget {
-					omitted++
-					fmt.Fprintf(&b, "%s %s in %s: diff left out to keep this comment small.\n\n", o.Change, code(o.Object), code(k.ID))
+					left++
 					continue
 				}
 				budget -= len(block)
 				b.WriteString(block)
 			}
+		}
+		if left > 0 {
+			fmt.Fprintf(&b, "%d diffs on %s left out to keep this comment small.\n\n", left, c.Name)
+			omitted += left
 		}
 		b.WriteString("</details>\n\n")
 	}
