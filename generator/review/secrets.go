@@ -18,11 +18,15 @@ var credentialWords = map[string]bool{
 	"credentials": true, "salt": true,
 }
 
+// genericWords alone name a field, not a credential: Kubernetes' "key"
+// (secretKeyRef.key, items[].key, a toleration's key) and the like.
+var genericWords = map[string]bool{"key": true, "secret": true, "pass": true, "salt": true, "token": true}
+
 // CredentialName reports whether a variable or setting name looks like it
 // holds a credential: its last word (split at _ - . and case changes) is
 // password, secret, token, key, salt... and it does not say "public".
 // SECRET_KEY, EMAIL_HOST_PASSWORD and apiToken do; SECRET_NAME,
-// REQUIRED_SECRET_0_FROM and PUBLIC_KEY do not.
+// REQUIRED_SECRET_0_FROM, PUBLIC_KEY and a bare "key" do not.
 func CredentialName(name string) bool {
 	words := splitWords(name)
 	if len(words) == 0 {
@@ -32,6 +36,9 @@ func CredentialName(name string) bool {
 		if w == "public" {
 			return false
 		}
+	}
+	if len(words) == 1 && genericWords[words[0]] {
+		return false
 	}
 	return credentialWords[words[len(words)-1]]
 }
