@@ -260,3 +260,31 @@ func TestParseRisks(t *testing.T) {
 		t.Errorf("all = %v", all)
 	}
 }
+
+// TestNewFleetHasNoRisks compares a revision without specs with the whole
+// example fleet: everything is added, and nothing in what fleiogen renders
+// looks risky (no false credentials, every PVC protected).
+func TestNewFleetHasNoRisks(t *testing.T) {
+	r := newFleetRepo(t, false)
+	r.git("rm", "-rq", "specs")
+	r.commit("no specs")
+	rep := r.compare("main", "main~1", false, Options{})
+	wantRisks(t, rep)
+	added := 0
+	for _, c := range rep.Clusters {
+		if !c.Added {
+			t.Errorf("cluster %s should be new", c.Name)
+		}
+		for _, k := range c.Kustomizations {
+			for _, o := range k.Objects {
+				if o.Change != Added {
+					t.Errorf("%s: %s %s, want added", c.Name, o.Change, o.Object)
+				}
+				added++
+			}
+		}
+	}
+	if added < 100 {
+		t.Errorf("only %d objects added", added)
+	}
+}
