@@ -81,8 +81,8 @@ func measure(bin, specs, out string) result {
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	written := "?"
-	if f := strings.Fields(stderr.String()); len(f) > 6 {
-		written = f[6] // "rendered N files into OUT: W written, ..."
+	if f := strings.Fields(stderr.String()); len(f) > 5 {
+		written = f[5] // "rendered N files into OUT: W written, ..."
 	}
 	return result{wall: wall, rssKiB: ru.Maxrss, written: written}
 }
