@@ -43,14 +43,14 @@ import (
 // HelmRepository objects are marked Ready without fetching anything (the
 // helm-controller stand-in never downloads charts).
 type SourceStandIn struct {
-	c        *Cluster
-	poll     time.Duration
-	dir      string
-	ln       net.Listener
-	srv      *http.Server
-	base     string
-	mu       sync.Mutex
-	repos    map[string]string // spec.url -> local repository; "" is the default
+	c     *Cluster
+	poll  time.Duration
+	dir   string
+	ln    net.Listener
+	srv   *http.Server
+	base  string
+	mu    sync.Mutex
+	repos map[string]string // spec.url -> local repository; "" is the default
 }
 
 func newSourceStandIn(c *Cluster, defaultRepo string, poll time.Duration) (*SourceStandIn, error) {

@@ -1,0 +1,486 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/fleiogen/fleiogen/test/e2e/harness"
+)
+
+// Stages of a FleioDeployment, in dependsOn order (docs/tree.md).
+var stages = []string{"preflight", "config", "database", "license", "app"}
+
+// ---- the specs, read independently of the generator ----
+
+type fleetSpec struct {
+	RepoSecret string
+	PullSecret string
+	Clusters   []clusterSpec
+	Deploys    []deploySpec
+	conns      map[string]string // kind/ns/name -> credentialsSecret
+}
+
+type clusterSpec struct {
+	Name, Environment, Branch, Domain string
+	Tenants                           []string
+	CertManager                       string
+}
+
+type deploySpec struct {
+	Name, Namespace, Version string
+	AdminSecret, LicenseKey  string
+	DBSecret, RedisSecret    string
+	Backups, Utils           bool
+	PullSecrets              []string
+}
+
+// ID is "<namespace>/<name>".
+func (d deploySpec) ID() string { return d.Namespace + "/" + d.Name }
+
+func (d deploySpec) stageKS(stage string) harness.KS {
+	return harness.KS{Namespace: d.Namespace, Name: "fleio-" + d.Name + "-" + stage}
+}
+
+func (d deploySpec) stageKSs() []harness.KS {
+	var out []harness.KS
+	for _, s := range stages {
+		out = append(out, d.stageKS(s))
+	}
+	return out
+}
+
+func yes(v any) bool {
+	switch x := v.(type) {
+	case bool:
+		return x
+	case string:
+		return x == "yes" || x == "true" || x == "True"
+	}
+	return false
+}
+
+func str(m map[string]any, path ...string) string {
+	var cur any = m
+	for _, p := range path {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return ""
+		}
+		cur = mm[p]
+	}
+	s, _ := cur.(string)
+	return s
+}
+
+func loadFleet(t testing.TB, dir string) *fleetSpec {
+	t.Helper()
+	f := &fleetSpec{conns: map[string]string{}}
+	var raw []map[string]any
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(p, ".yaml") || strings.HasSuffix(p, ".yml")) {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		objs, err := harness.DecodeYAML(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+		for _, o := range objs {
+			raw = append(raw, o.Object)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range raw {
+		ns := str(o, "metadata", "namespace")
+		name := str(o, "metadata", "name")
+		switch o["kind"] {
+		case "Fleet":
+			f.RepoSecret = str(o, "spec", "repository", "secretRef")
+			f.PullSecret = str(o, "spec", "images", "pullSecret")
+			cl, _ := o["spec"].(map[string]any)["clusters"].([]any)
+			for _, c := range cl {
+				cm := c.(map[string]any)
+				cs := clusterSpec{Name: str(cm, "name"), Environment: str(cm, "environment"), Branch: str(cm, "branch"),
+					Domain: str(cm, "domain"), CertManager: str(cm, "certManager")}
+				ts, _ := cm["tenants"].([]any)
+				for _, tn := range ts {
+					cs.Tenants = append(cs.Tenants, tn.(string))
+				}
+				f.Clusters = append(f.Clusters, cs)
+			}
+		case "FleioDbConnection", "FleioRedisConnection":
+			f.conns[o["kind"].(string)+"/"+ns+"/"+name] = str(o, "spec", "credentialsSecret")
+		}
+	}
+	for _, o := range raw {
+		if o["kind"] != "FleioDeployment" {
+			continue
+		}
+		ns := str(o, "metadata", "namespace")
+		d := deploySpec{Name: str(o, "metadata", "name"), Namespace: ns, Version: str(o, "spec", "version"),
+			AdminSecret: str(o, "spec", "adminCredentialsSecret"), LicenseKey: str(o, "spec", "license", "keySecret"),
+			DBSecret:    f.conns["FleioDbConnection/"+ns+"/"+str(o, "spec", "databaseConnection")],
+			RedisSecret: f.conns["FleioRedisConnection/"+ns+"/"+str(o, "spec", "redisConnection")]}
+		if d.LicenseKey == "" {
+			d.LicenseKey = "fleio-" + d.Name + "-license" // fleiogen's default (README)
+		}
+		spec := o["spec"].(map[string]any)
+		d.Backups = yes(spec["enableBackups"])
+		if adv, ok := spec["advanced"].(map[string]any); ok {
+			d.Utils = yes(adv["deployUtilsContainer"])
+			if ovr, ok := adv["deploymentsOverrides"].(map[string]any); ok {
+				for _, v := range ovr {
+					if s := str(v.(map[string]any), "imagePullSecret"); s != "" {
+						d.PullSecrets = append(d.PullSecrets, s)
+					}
+				}
+			}
+		}
+		if f.PullSecret != "" {
+			d.PullSecrets = append(d.PullSecrets, f.PullSecret)
+		}
+		f.Deploys = append(f.Deploys, d)
+	}
+	sort.Slice(f.Deploys, func(i, j int) bool { return f.Deploys[i].ID() < f.Deploys[j].ID() })
+	if len(f.Clusters) == 0 || len(f.Deploys) == 0 {
+		t.Fatalf("specs in %s: found %d clusters and %d FleioDeployments; the scenarios need both", dir, len(f.Clusters), len(f.Deploys))
+	}
+	return f
+}
+
+func (f *fleetSpec) cluster(t testing.TB, env string) clusterSpec {
+	t.Helper()
+	for _, c := range f.Clusters {
+		if c.Environment == env {
+			return c
+		}
+	}
+	t.Fatalf("the example fleet has no %s cluster", env)
+	return clusterSpec{}
+}
+
+func (f *fleetSpec) deploysIn(c clusterSpec) []deploySpec {
+	var out []deploySpec
+	for _, d := range f.Deploys {
+		for _, tn := range c.Tenants {
+			if d.Namespace == tn {
+				out = append(out, d)
+			}
+		}
+	}
+	return out
+}
+
+// ---- fleiogen ----
+
+var (
+	fleiogenOnce sync.Once
+	fleiogenBin  string
+	fleiogenErr  error
+)
+
+// fleiogen builds the CLI from the repository once per test run.
+func fleiogen(t testing.TB) string {
+	t.Helper()
+	fleiogenOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fleiogen-e2e-cli-")
+		if err != nil {
+			fleiogenErr = err
+			return
+		}
+		fleiogenBin = filepath.Join(dir, "fleiogen")
+		cmd := exec.Command("go", "build", "-o", fleiogenBin, "./cmd/fleiogen")
+		cmd.Dir = harness.RepoRoot()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fleiogenErr = fmt.Errorf("go build ./cmd/fleiogen: %v\n%s", err, out)
+		}
+	})
+	if fleiogenErr != nil {
+		t.Fatal(fleiogenErr)
+	}
+	return fleiogenBin
+}
+
+// render runs `fleiogen render <specs> -o <out>`.
+func render(t testing.TB, specs, out string) {
+	t.Helper()
+	cmd := exec.Command(fleiogen(t), "render", specs, "-o", out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("fleiogen render %s -o %s: %v\n%s", specs, out, err, b)
+	}
+}
+
+// examplesDir is the example fleet the scenarios run: examples/fleet, or
+// $E2E_SPECS (a directory laid out the same way) when set.
+func examplesDir() string {
+	if d := os.Getenv("E2E_SPECS"); d != "" {
+		return d
+	}
+	return filepath.Join(harness.RepoRoot(), "examples", "fleet")
+}
+
+// fleetRepo is the fleet repository of a scenario: a copy of the example
+// specs (which scenarios edit) and a git repository with the rendered tree
+// and flux bootstrap's files for every cluster, committed on main.
+type fleetRepo struct {
+	Specs string
+	Repo  *harness.Repo
+	Fleet *fleetSpec
+}
+
+func newFleetRepo(t testing.TB) *fleetRepo {
+	t.Helper()
+	specs := filepath.Join(t.TempDir(), "specs")
+	copyTree(t, examplesDir(), specs)
+	fr := &fleetRepo{Specs: specs, Repo: harness.NewRepo(t), Fleet: loadFleet(t, specs)}
+	for _, c := range fr.Fleet.Clusters {
+		// flux bootstrap commits to the branch it is given; d1-fleet
+		// bootstraps every cluster from main.
+		harness.WriteBootstrap(fr.Repo, "clusters/"+c.Name, "main")
+	}
+	fr.Repo.CommitAll("flux bootstrap")
+	render(t, specs, fr.Repo.Dir)
+	fr.Repo.CommitAll("fleiogen render")
+	for _, c := range fr.Fleet.Clusters {
+		if _, err := os.Stat(filepath.Join(fr.Repo.Dir, "clusters", c.Name, "flux-system", "gotk-sync.yaml")); err != nil {
+			t.Fatalf("fleiogen render removed flux bootstrap's clusters/%s/flux-system/gotk-sync.yaml: %v", c.Name, err)
+		}
+	}
+	return fr
+}
+
+// rerender renders the (edited) specs again and commits on the current branch.
+func (fr *fleetRepo) rerender(t testing.TB, msg string) string {
+	t.Helper()
+	fr.Fleet = loadFleet(t, fr.Specs)
+	render(t, fr.Specs, fr.Repo.Dir)
+	return fr.Repo.CommitAll(msg)
+}
+
+// editSpec replaces old with new in a spec file (relative to the specs dir);
+// old must occur exactly once.
+func (fr *fleetRepo) editSpec(t testing.TB, rel, old, new string) {
+	t.Helper()
+	p := filepath.Join(fr.Specs, rel)
+	s := readFile(t, p)
+	if n := strings.Count(s, old); n != 1 {
+		t.Fatalf("spec %s: %q occurs %d times, want 1", rel, old, n)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(s, old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ---- what an operator creates by hand, and what the jobs would do ----
+
+func basicAuth(ns, name string) *corev1.Secret {
+	return &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Type: corev1.SecretTypeBasicAuth,
+		StringData: map[string]string{"username": "fleio", "password": "e2e-password"}}
+}
+
+// operatorSecrets are the Secrets the platform team creates before Flux
+// reconciles a tenant (nothing in git holds them): database, Redis and admin
+// credentials, the license key, image pull secrets and the fleet's git
+// credentials. skip names Secrets to leave out ("ns/name").
+func operatorSecrets(f *fleetSpec, c clusterSpec, skip ...string) []*corev1.Secret {
+	skipped := map[string]bool{}
+	for _, s := range skip {
+		skipped[s] = true
+	}
+	var out []*corev1.Secret
+	seen := map[string]bool{}
+	add := func(s *corev1.Secret) {
+		id := s.Namespace + "/" + s.Name
+		if s.Name == "" || seen[id] || skipped[id] {
+			return
+		}
+		seen[id] = true
+		out = append(out, s)
+	}
+	for _, tn := range c.Tenants {
+		if f.RepoSecret != "" {
+			add(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: tn, Name: f.RepoSecret},
+				StringData: map[string]string{"username": "git", "password": "e2e-token"}})
+		}
+	}
+	for _, d := range f.deploysIn(c) {
+		add(basicAuth(d.Namespace, d.DBSecret))
+		add(basicAuth(d.Namespace, d.RedisSecret))
+		add(basicAuth(d.Namespace, d.AdminSecret))
+		if d.LicenseKey != "" {
+			add(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: d.LicenseKey},
+				StringData: map[string]string{"key": "e2e-license-key"}})
+		}
+		for _, ps := range d.PullSecrets {
+			add(&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: d.Namespace, Name: ps}, Type: corev1.SecretTypeDockerConfigJson,
+				StringData: map[string]string{".dockerconfigjson": `{"auths":{}}`}})
+		}
+	}
+	return out
+}
+
+// createOperatorSecrets creates the tenant namespaces (Flux adopts them
+// later) and the operator's Secrets.
+func createOperatorSecrets(ctx context.Context, t testing.TB, c *harness.Cluster, secrets []*corev1.Secret) {
+	t.Helper()
+	for _, s := range secrets {
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: s.Namespace}}
+		if err := c.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatal(err)
+		}
+		if err := c.Client.Create(ctx, s.DeepCopy()); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("create Secret %s/%s: %v", s.Namespace, s.Name, err)
+		}
+	}
+}
+
+func envValue(job *batchv1.Job, name string) string {
+	for _, ctr := range job.Spec.Template.Spec.Containers {
+		for _, e := range ctr.Env {
+			if e.Name == name {
+				return e.Value
+			}
+		}
+	}
+	return ""
+}
+
+// fleioPolicy makes the workload stand-in behave like the rendered jobs'
+// scripts would:
+//   - a preflight Job's pod fails while a Secret or key it lists in its
+//     REQUIRED_SECRET_* variables is missing (the script exits 1), and
+//     succeeds otherwise (the stand-in cannot reach MariaDB or Redis);
+//   - a deployment-keys Job, on completion, creates the Secret named by its
+//     SECRET_NAME variable (keys secretKey and ssoSalt) unless it exists,
+//     not owned by anything, as `kubectl create secret` in the script would.
+func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
+	return harness.WorkloadPolicy{
+		JobOutcome: func(job *batchv1.Job) (harness.Outcome, string) {
+			if job.Labels["app.kubernetes.io/component"] != "preflight" && !strings.HasSuffix(job.Name, "-preflight") {
+				return harness.Succeed, ""
+			}
+			var missing []string
+			for _, ctr := range job.Spec.Template.Spec.Containers {
+				for _, e := range ctr.Env {
+					if !strings.HasPrefix(e.Name, "REQUIRED_SECRET_") || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+						continue
+					}
+					ref := e.ValueFrom.SecretKeyRef
+					var s corev1.Secret
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+					err := c.Client.Get(ctx, client.ObjectKey{Namespace: job.Namespace, Name: ref.Name}, &s)
+					cancel()
+					if err != nil || len(s.Data[ref.Key]) == 0 {
+						missing = append(missing, fmt.Sprintf("Secret %s/%s key %s", job.Namespace, ref.Name, ref.Key))
+					}
+				}
+			}
+			if len(missing) > 0 {
+				return harness.Fail, "preflight: missing " + strings.Join(missing, ", ")
+			}
+			return harness.Succeed, ""
+		},
+		OnJobComplete: func(ctx context.Context, cl client.Client, job *batchv1.Job) error {
+			name := envValue(job, "SECRET_NAME")
+			if !strings.HasSuffix(job.Name, "-deployment-keys") || name == "" {
+				return nil
+			}
+			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: job.Namespace, Name: name,
+				Labels: map[string]string{"app.kubernetes.io/managed-by": "fleiogen", "app.kubernetes.io/instance": envValue(job, "INSTANCE")}},
+				StringData: map[string]string{"secretKey": "e2e-secret-key", "ssoSalt": "e2e-sso-salt"}}
+			if err := cl.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+// ---- bringing a cluster up on the fleet ----
+
+// fleioCluster starts a cluster for spec cluster cs reading the fleet repo,
+// creates the operator's Secrets (minus skip) and bootstraps Flux on
+// clusters/<name>.
+func fleioCluster(ctx context.Context, t *testing.T, fr *fleetRepo, cs clusterSpec, skip ...string) (*harness.Cluster, *harness.Recorder) {
+	t.Helper()
+	c := harness.Start(t, bins, harness.Options{Name: cs.Name, Repo: fr.Repo.Dir})
+	c.Workloads.SetPolicy(fleioPolicy(c))
+	rec, err := c.Record(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	createOperatorSecrets(ctx, t, c, operatorSecrets(fr.Fleet, cs, skip...))
+	if err := c.Bootstrap(ctx, "clusters/"+cs.Name, "main"); err != nil {
+		t.Fatal(err)
+	}
+	return c, rec
+}
+
+// platformKSs are the cluster-level Kustomizations of cluster cs.
+func platformKSs(cs clusterSpec) []harness.KS {
+	out := []harness.KS{{Namespace: "flux-system", Name: "flux-system"}}
+	if cs.CertManager != "existing" {
+		out = append(out, harness.KS{Namespace: "flux-system", Name: "platform-cert-manager"})
+	}
+	out = append(out, harness.KS{Namespace: "flux-system", Name: "platform-issuers"})
+	for _, tn := range cs.Tenants {
+		out = append(out, harness.KS{Namespace: "flux-system", Name: "tenant-" + tn})
+	}
+	return out
+}
+
+// allKSs are every Kustomization cluster cs should have for fleet f.
+func allKSs(f *fleetSpec, cs clusterSpec) []harness.KS {
+	out := platformKSs(cs)
+	for _, d := range f.deploysIn(cs) {
+		out = append(out, d.stageKSs()...)
+	}
+	return out
+}
+
+// expectKSSet fails unless the cluster's Kustomizations are exactly want.
+func expectKSSet(ctx context.Context, t testing.TB, c *harness.Cluster, want []harness.KS) {
+	t.Helper()
+	items, err := c.ListKustomizations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[harness.KS]bool{}
+	for _, k := range items {
+		have[harness.KS{Namespace: k.Namespace, Name: k.Name}] = true
+	}
+	var missing, extra []string
+	for _, k := range want {
+		if !have[k] {
+			missing = append(missing, k.String())
+		}
+		delete(have, k)
+	}
+	for k := range have {
+		extra = append(extra, k.String())
+	}
+	sort.Strings(extra)
+	if len(missing)+len(extra) > 0 {
+		t.Fatalf("Kustomizations on cluster %s: missing %v, unexpected %v", c.Name, missing, extra)
+	}
+}

@@ -1,0 +1,480 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	"github.com/fleiogen/fleiogen/test/e2e/harness"
+)
+
+// Scenario 3: with the admin Secret missing, the preflight stage is not
+// Ready, its message names the Secret, and no later stage applies anything;
+// creating the Secret lets the chain complete.
+func TestPreflightStopsChain(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	fr := newFleetRepo(t)
+	cs := fr.Fleet.cluster(t, "staging")
+	d := fr.Fleet.deploysIn(cs)[0]
+	missing := d.Namespace + "/" + d.AdminSecret
+	commit := fr.Repo.Head()
+	c, rec := fleioCluster(ctx, t, fr, cs, missing)
+	pre := d.stageKS("preflight")
+
+	// The platform and the tenant come up; preflight reports the Secret.
+	if err := c.WaitReady(ctx, 5*time.Minute, commit, platformKSs(cs)...); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Poll(ctx, 8*time.Minute, fmt.Sprintf("Kustomization %s Ready=False naming Secret %s", pre, missing), func() (bool, string, error) {
+		s, err := c.KSStatus(ctx, pre)
+		if err != nil {
+			return false, "", err
+		}
+		return s.Ready == metav1.ConditionFalse && strings.Contains(s.Message, d.AdminSecret), s.String(), nil
+	})
+	if err != nil {
+		t.Errorf("%v\ntransitions:\n%s", err, rec.Format())
+	}
+
+	// No later stage applied anything.
+	for _, st := range stages[1:] {
+		k := d.stageKS(st)
+		s, err := c.KSStatus(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Ready == metav1.ConditionTrue || s.LastApplied != "" || len(s.Inventory) > 0 {
+			t.Errorf("Kustomization %s applied something although preflight is not Ready: %s inventory=%v", k, s, s.Inventory)
+		}
+	}
+	p := "fleio-" + d.Name
+	for _, obj := range []client.Object{
+		&corev1.ConfigMap{ObjectMeta: metaName(d.Namespace, p+"-backend-settings")},
+		&corev1.PersistentVolumeClaim{ObjectMeta: metaName(d.Namespace, p+"-var-pvc")},
+		&batchv1.Job{ObjectMeta: metaName(d.Namespace, p+"-deployment-keys")},
+		&batchv1.Job{ObjectMeta: metaName(d.Namespace, p+"-setup-database")},
+		&appsv1.Deployment{ObjectMeta: metaName(d.Namespace, p+"-backend")},
+	} {
+		if err := c.Client.Get(ctx, client.ObjectKeyFromObject(obj), obj); err == nil {
+			t.Errorf("%T %s/%s exists although preflight is not Ready", obj, obj.GetNamespace(), obj.GetName())
+		}
+	}
+
+	// The operator creates the Secret; nothing else is done by hand.
+	created := time.Now()
+	createOperatorSecrets(ctx, t, c, []*corev1.Secret{basicAuth(d.Namespace, d.AdminSecret)})
+	err = c.WaitReady(ctx, 5*time.Minute, commit, d.stageKSs()...)
+	if err == nil {
+		t.Logf("chain Ready %s after the Secret was created", time.Since(created).Round(100*time.Millisecond))
+		return
+	}
+	var job batchv1.Job
+	jobState := "?"
+	if c.Client.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: p + "-preflight"}, &job) == nil {
+		jobState = fmt.Sprintf("failed=%d conditions=%v", job.Status.Failed, job.Status.Conditions)
+	}
+	t.Errorf("creating Secret %s did not let the chain complete within 5m: %v\nJob %s/%s-preflight: %s", missing, err, d.Namespace, p, jobState)
+
+	// What the README says to do then: delete the failed preflight Job.
+	if err := c.Client.Delete(ctx, &job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WaitReady(ctx, 5*time.Minute, commit, d.stageKSs()...); err != nil {
+		t.Fatalf("even after deleting the preflight Job: %v", err)
+	}
+	t.Logf("with the documented remediation (delete the preflight Job) the chain completed %s after the Secret was created", time.Since(created).Round(time.Second))
+}
+
+// usesConfigMap reports whether a pod template reads ConfigMap name.
+func usesConfigMap(spec *corev1.PodSpec, name string) bool {
+	for _, v := range spec.Volumes {
+		if v.ConfigMap != nil && v.ConfigMap.Name == name {
+			return true
+		}
+		if v.Projected != nil {
+			for _, s := range v.Projected.Sources {
+				if s.ConfigMap != nil && s.ConfigMap.Name == name {
+					return true
+				}
+			}
+		}
+	}
+	for _, ctr := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+		for _, e := range ctr.EnvFrom {
+			if e.ConfigMapRef != nil && e.ConfigMapRef.Name == name {
+				return true
+			}
+		}
+		for _, e := range ctr.Env {
+			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil && e.ValueFrom.ConfigMapKeyRef.Name == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Scenario 4: a settings change in the spec changes the settings ConfigMap
+// and gives the Deployments that read it a new pod template; nothing else
+// changes. Also measures commit-to-Ready for one FleioDeployment.
+func TestSettingsChange(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	fr := newFleetRepo(t)
+	cs := fr.Fleet.cluster(t, "staging")
+	c, rec, _ := installed(ctx, t, fr, cs)
+	d := findDeploy(t, fr.Fleet, "billing", "cloud")
+	before := takeSnapshot(ctx, t, c, cs.Tenants...)
+
+	fr.editSpec(t, "billing/fleio.yaml", "SESSION_COOKIE_AGE: 28800", "SESSION_COOKIE_AGE: 3600")
+	committed := time.Now()
+	commit := fr.rerender(t, "settings: shorter sessions for billing/cloud")
+	t.Logf("files changed by the re-render: %v", fr.Repo.ChangedFiles("HEAD~1", "HEAD"))
+	if err := c.WaitReady(ctx, 10*time.Minute, commit, allKSs(fr.Fleet, cs)...); err != nil {
+		t.Fatalf("%v\ntransitions:\n%s", err, rec.Format())
+	}
+	if at, ok := rec.FirstReady(d.stageKS("app"), commit, committed); ok {
+		t.Logf("COMMIT-TO-READY %s: commit to every stage Ready at the new revision: %s", d.ID(), at.Sub(committed).Round(100*time.Millisecond))
+	}
+	after := takeSnapshot(ctx, t, c, cs.Tenants...)
+
+	cmName := "fleio-" + d.Name + "-backend-settings"
+	cmKey := "ConfigMap " + d.Namespace + "/" + cmName
+	expected := map[string]bool{cmKey: true}
+	for k, e := range before {
+		if e.Obj.GetKind() != "Deployment" || e.Obj.GetNamespace() != d.Namespace {
+			continue
+		}
+		var dep appsv1.Deployment
+		if err := harness.Scheme.Convert(e.Obj, &dep, nil); err != nil {
+			t.Fatal(err)
+		}
+		if usesConfigMap(&dep.Spec.Template.Spec, cmName) {
+			expected[k] = true
+		}
+	}
+	added, removed, changed, recreated := diffSnapshots(before, after)
+	var problems []string
+	if len(added)+len(removed)+len(recreated) > 0 {
+		problems = append(problems, fmt.Sprintf("added %v, removed %v, recreated %v", added, removed, recreated))
+	}
+	for _, k := range changed {
+		if !expected[k] {
+			problems = append(problems, fmt.Sprintf("%s changed: %s", k, fieldDiff(before[k].Content, after[k].Content)))
+		}
+	}
+	for k := range expected {
+		if !contains(changed, k) {
+			problems = append(problems, fmt.Sprintf("%s did not change", k))
+		}
+	}
+	if !strings.Contains(after[cmKey].Content, "SESSION_COOKIE_AGE = 3600") {
+		problems = append(problems, cmKey+" does not carry SESSION_COOKIE_AGE = 3600")
+	}
+	if len(problems) > 0 {
+		t.Fatalf("settings change of %s:\n%s", d.ID(), strings.Join(problems, "\n"))
+	}
+	t.Logf("changed exactly: %v", changed)
+}
+
+func findDeploy(t testing.TB, f *fleetSpec, ns, name string) deploySpec {
+	t.Helper()
+	for _, d := range f.Deploys {
+		if d.Namespace == ns && d.Name == name {
+			return d
+		}
+	}
+	t.Fatalf("the example fleet has no FleioDeployment %s/%s", ns, name)
+	return deploySpec{}
+}
+
+// Scenario 5: bumping spec.version recreates the setup-database Job (with
+// the pre-upgrade backup where backups are on) before every Deployment rolls
+// to the new image tag.
+func TestUpgrade(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	fr := newFleetRepo(t)
+	cs := fr.Fleet.cluster(t, "staging")
+	c, rec, _ := installed(ctx, t, fr, cs)
+	d := findDeploy(t, fr.Fleet, "billing", "cloud")
+	p := "fleio-" + d.Name
+	var oldJob batchv1.Job
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: p + "-setup-database"}, &oldJob); err != nil {
+		t.Fatal(err)
+	}
+	oldImages := deploymentImages(ctx, t, c, d)
+
+	const from, to, toTag = "version: 2025.06.1", "version: 2025.07.0", "2025-07"
+	fr.editSpec(t, "billing/fleio.yaml", from, to)
+	committed := time.Now()
+	commit := fr.rerender(t, "upgrade billing/cloud to 2025.07.0")
+	if err := c.WaitReady(ctx, 10*time.Minute, commit, allKSs(fr.Fleet, cs)...); err != nil {
+		t.Fatalf("%v\ntransitions:\n%s", err, rec.Format())
+	}
+	if at, ok := rec.FirstReady(d.stageKS("app"), commit, committed); ok {
+		t.Logf("upgrade of %s: commit to every stage Ready %s", d.ID(), at.Sub(committed).Round(100*time.Millisecond))
+	}
+
+	var job batchv1.Job
+	if err := c.Client.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: p + "-setup-database"}, &job); err != nil {
+		t.Fatal(err)
+	}
+	if job.UID == oldJob.UID {
+		t.Fatalf("Job %s/%s-setup-database was not recreated (same uid %s)", d.Namespace, p, job.UID)
+	}
+	if job.Status.Succeeded == 0 || job.Status.CompletionTime == nil {
+		t.Fatalf("new Job %s/%s-setup-database has not completed", d.Namespace, p)
+	}
+	for _, ctr := range append(append([]corev1.Container{}, job.Spec.Template.Spec.InitContainers...), job.Spec.Template.Spec.Containers...) {
+		if !strings.Contains(ctr.Image, toTag) {
+			t.Errorf("setup-database container %s runs %s, not the %s release", ctr.Name, ctr.Image, toTag)
+		}
+	}
+	hasBackup := false
+	for _, ic := range job.Spec.Template.Spec.InitContainers {
+		if strings.Contains(ic.Name, "backup") {
+			hasBackup = true
+		}
+	}
+	if d.Backups != hasBackup {
+		t.Errorf("setup-database Job: backups enabled=%v but pre-upgrade backup init container present=%v", d.Backups, hasBackup)
+	}
+
+	newImages := deploymentImages(ctx, t, c, d)
+	if len(newImages) == 0 || len(newImages) != len(oldImages) {
+		t.Fatalf("Deployments before %v, after %v", oldImages, newImages)
+	}
+	for name, img := range newImages {
+		if img == oldImages[name] || !strings.Contains(img, toTag) {
+			t.Errorf("Deployment %s/%s: image %s (was %s), want the %s release", d.Namespace, name, img, oldImages[name], toTag)
+		}
+		// It rolled after the database Job finished.
+		var dep appsv1.Deployment
+		if err := c.Client.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: name}, &dep); err != nil {
+			t.Fatal(err)
+		}
+		if applied := lastApply(&dep, "kustomize-controller"); applied.Before(job.Status.CompletionTime.Truncate(time.Second)) {
+			t.Errorf("Deployment %s was updated at %s, before Job setup-database completed at %s", name, applied, job.Status.CompletionTime.Time)
+		}
+		if dep.Status.ObservedGeneration != dep.Generation || dep.Status.AvailableReplicas < ptrDeref(dep.Spec.Replicas) {
+			t.Errorf("Deployment %s not rolled out: %+v", name, dep.Status)
+		}
+	}
+}
+
+func deploymentImages(ctx context.Context, t testing.TB, c *harness.Cluster, d deploySpec) map[string]string {
+	t.Helper()
+	var l appsv1.DeploymentList
+	if err := c.Client.List(ctx, &l, client.InNamespace(d.Namespace)); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, dep := range l.Items {
+		if strings.HasPrefix(dep.Name, "fleio-"+d.Name+"-") {
+			var imgs []string
+			for _, ctr := range dep.Spec.Template.Spec.Containers {
+				imgs = append(imgs, ctr.Image)
+			}
+			out[dep.Name] = strings.Join(imgs, ",")
+		}
+	}
+	return out
+}
+
+func lastApply(o metav1.Object, manager string) time.Time {
+	var last time.Time
+	for _, mf := range o.GetManagedFields() {
+		if mf.Manager == manager && mf.Time != nil && mf.Time.After(last) {
+			last = mf.Time.Time
+		}
+	}
+	return last
+}
+
+// Scenario 6: removing a FleioDeployment from the specs prunes its
+// Kustomizations, Deployments, Jobs, ConfigMaps (and the rest) but keeps its
+// PVCs and the deployment-keys Secret; the other deployments stay Ready.
+func TestUninstall(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	fr := newFleetRepo(t)
+	cs := fr.Fleet.cluster(t, "staging")
+	c, rec, _ := installed(ctx, t, fr, cs)
+	d := findDeploy(t, fr.Fleet, "billing", "cloud")
+	p := "fleio-" + d.Name
+	before := takeSnapshot(ctx, t, c, cs.Tenants...)
+
+	// Delete the FleioDeployment document from the spec file.
+	spec := readFile(t, fr.Specs+"/billing/fleio.yaml")
+	i := strings.Index(spec, "kind: FleioDeployment")
+	if i < 0 {
+		t.Fatal("no FleioDeployment in billing/fleio.yaml")
+	}
+	start := strings.LastIndex(spec[:i], "---")
+	fr.editSpec(t, "billing/fleio.yaml", spec[start:], "")
+	commit := fr.rerender(t, "uninstall billing/cloud")
+	remaining := allKSs(fr.Fleet, cs)
+	if err := c.WaitReady(ctx, 10*time.Minute, commit, remaining...); err != nil {
+		t.Fatalf("%v\ntransitions:\n%s", err, rec.Format())
+	}
+	for _, k := range d.stageKSs() {
+		if err := c.Poll(ctx, 5*time.Minute, "Kustomization "+k.String()+" deleted", func() (bool, string, error) {
+			s, err := c.KSStatus(ctx, k)
+			return !s.Exists, s.String(), err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	expectKSSet(ctx, t, c, remaining)
+
+	after := takeSnapshot(ctx, t, c, cs.Tenants...)
+	var problems []string
+	keep := map[string]bool{
+		"PersistentVolumeClaim " + d.Namespace + "/" + p + "-compiled-pvc": true,
+		"PersistentVolumeClaim " + d.Namespace + "/" + p + "-log-pvc":      true,
+		"PersistentVolumeClaim " + d.Namespace + "/" + p + "-var-pvc":      true,
+		"Secret " + d.Namespace + "/" + p + "-deployment-keys":             true,
+	}
+	if d.Backups {
+		keep["PersistentVolumeClaim "+d.Namespace+"/"+p+"-database-backups"] = true
+	}
+	for k := range keep {
+		if _, ok := after[k]; !ok {
+			problems = append(problems, k+" was deleted; it must be kept")
+		} else if after[k].UID != before[k].UID {
+			problems = append(problems, k+" was recreated")
+		}
+	}
+	for k, e := range before {
+		if keep[k] || !strings.Contains(k, " "+d.Namespace+"/"+p) && !strings.HasSuffix(k, " "+p+"-acme-issuer") {
+			continue
+		}
+		if e.Obj.GetKind() == "Secret" && e.Obj.GetAnnotations()["cert-manager.io/certificate-name"] != "" {
+			continue // cert-manager's TLS Secret; cert-manager, not Flux, owns it
+		}
+		if _, ok := after[k]; ok {
+			problems = append(problems, k+" still exists; it should have been pruned")
+		}
+	}
+	// The other tenants' objects are untouched.
+	for k, e := range before {
+		if strings.Contains(k, " "+d.Namespace+"/") || strings.HasSuffix(k, " "+p+"-acme-issuer") || e.Obj.GetKind() == "Kustomization" || e.Obj.GetKind() == "GitRepository" {
+			continue
+		}
+		if a, ok := after[k]; !ok || a.UID != e.UID || a.Content != e.Content {
+			problems = append(problems, k+" (another deployment's) changed or disappeared")
+		}
+	}
+	if len(problems) > 0 {
+		t.Fatalf("uninstall of %s:\n%s", d.ID(), strings.Join(problems, "\n"))
+	}
+}
+
+// Scenario 8: a tenant's Kustomization that tries to create a cluster-scoped
+// object, or to write into another tenant's namespace, is refused by the
+// real apiserver's RBAC; the other tenants stay Ready.
+func TestTenantLockdown(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
+	defer cancel()
+	fr := newFleetRepo(t)
+	cs := fr.Fleet.cluster(t, "staging")
+	c, rec, _ := installed(ctx, t, fr, cs)
+	var attacker, victim deploySpec
+	ds := fr.Fleet.deploysIn(cs)
+	for _, d := range ds {
+		if attacker.Name == "" {
+			attacker = d
+		} else if d.Namespace != attacker.Namespace && victim.Name == "" {
+			victim = d
+		}
+	}
+	if victim.Name == "" {
+		t.Fatalf("cluster %s runs one tenant only; the lockdown scenario needs two", cs.Name)
+	}
+	stage := attacker.stageKS("license")
+	dir := fmt.Sprintf("components/fleio/%s/%s/license", attacker.Namespace, attacker.Name)
+
+	attempts := []struct {
+		name, yaml string
+		check      client.Object
+	}{
+		{"cluster-scoped ClusterRole", `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: e2e-tenant-escape
+rules:
+- apiGroups: ["*"]
+  resources: ["*"]
+  verbs: ["*"]
+`, &rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "e2e-tenant-escape"}}},
+		{"ConfigMap in the other tenant's namespace", fmt.Sprintf(`apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: e2e-tenant-escape
+  namespace: %s
+data:
+  owned: "yes"
+`, victim.Namespace), &corev1.ConfigMap{ObjectMeta: metaName(victim.Namespace, "e2e-tenant-escape")}},
+	}
+	kustomization := readFile(t, fr.Repo.Dir+"/"+dir+"/kustomization.yaml")
+	for _, a := range attempts {
+		// A tenant commit (not made by fleiogen) adds the object to its stage.
+		fr.Repo.WriteFile(dir+"/escape.yaml", a.yaml)
+		var k map[string]any
+		if err := yaml.Unmarshal([]byte(kustomization), &k); err != nil {
+			t.Fatal(err)
+		}
+		res, ok := k["resources"].([]any)
+		if !ok {
+			t.Fatalf("%s/kustomization.yaml has no resources list to extend", dir)
+		}
+		k["resources"] = append(res, "escape.yaml")
+		out, _ := yaml.Marshal(k)
+		fr.Repo.WriteFile(dir+"/kustomization.yaml", string(out))
+		commit := fr.Repo.CommitAll("tenant " + attacker.Namespace + " tries a " + a.name)
+		err := c.Poll(ctx, 5*time.Minute, fmt.Sprintf("Kustomization %s refused with Forbidden at %s", stage, commit[:8]), func() (bool, string, error) {
+			s, err := c.KSStatus(ctx, stage)
+			if err != nil {
+				return false, "", err
+			}
+			return s.Ready == metav1.ConditionFalse && strings.HasSuffix(s.LastAttempted, commit) &&
+				strings.Contains(s.Message, "forbidden") &&
+				strings.Contains(s.Message, "system:serviceaccount:"+attacker.Namespace+":flux"), s.String(), nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", a.name, err)
+		}
+		s, _ := c.KSStatus(ctx, stage)
+		t.Logf("%s refused: %s", a.name, harnessTruncate(s.Message, 300))
+		if err := c.Client.Get(ctx, client.ObjectKeyFromObject(a.check), a.check); err == nil {
+			t.Fatalf("%s: %T %s/%s exists", a.name, a.check, a.check.GetNamespace(), a.check.GetName())
+		}
+		// The other tenant is Ready at the same commit.
+		if err := c.WaitReady(ctx, 5*time.Minute, commit, victim.stageKSs()...); err != nil {
+			t.Fatalf("%s: the other tenant: %v\ntransitions:\n%s", a.name, err, rec.Format())
+		}
+		// The attacker's earlier stages are unaffected.
+		if err := c.WaitReady(ctx, 2*time.Minute, commit, attacker.stageKS("preflight"), attacker.stageKS("config"), attacker.stageKS("database")); err != nil {
+			t.Fatalf("%s: %v", a.name, err)
+		}
+	}
+}
+
+func harnessTruncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
