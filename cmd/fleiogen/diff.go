@@ -142,6 +142,13 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 	if err := review.WriteReport(out, rep, o.format, o.maxSize); err != nil {
 		return withCode(ExitFailure, err)
 	}
+	changed := 0
+	for _, c := range rep.Clusters {
+		if c.Changed() {
+			changed++
+		}
+	}
+	fmt.Fprintf(errOut, "%d of %d clusters change; %d risks\n", changed, len(rep.Clusters), len(rep.Risks))
 	if failOn != nil {
 		if failing := rep.Failing(failOn); len(failing) > 0 {
 			var names []string
