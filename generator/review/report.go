@@ -28,14 +28,7 @@ func WriteReport(w io.Writer, r *Report, format string, limit int) error {
 		}
 		s = r.markdown(limit)
 	case "json":
-		out := *r
-		if out.Risks == nil {
-			out.Risks = []Risk{}
-		}
-		if out.Clusters == nil {
-			out.Clusters = []*ClusterDiff{}
-		}
-		b, err := json.MarshalIndent(&out, "", "  ")
+		b, err := json.MarshalIndent(r.withEmptyLists(), "", "  ")
 		if err != nil {
 			return err
 		}
@@ -45,6 +38,29 @@ func WriteReport(w io.Writer, r *Report, format string, limit int) error {
 	}
 	_, err := io.WriteString(w, s)
 	return err
+}
+
+// withEmptyLists returns a copy of r whose lists are empty rather than
+// nil, so that JSON readers get [] and never null.
+func (r *Report) withEmptyLists() *Report {
+	out := *r
+	if out.Risks == nil {
+		out.Risks = []Risk{}
+	}
+	out.Clusters = make([]*ClusterDiff, len(r.Clusters))
+	for i, c := range r.Clusters {
+		cc := *c
+		cc.Kustomizations = append([]*KustomizationDiff{}, c.Kustomizations...)
+		for j, k := range cc.Kustomizations {
+			if k.Objects == nil {
+				kk := *k
+				kk.Objects = []*ObjectDiff{}
+				cc.Kustomizations[j] = &kk
+			}
+		}
+		out.Clusters[i] = &cc
+	}
+	return &out
 }
 
 // counts summarises a Kustomization's changes as "1 added, 2 modified".
