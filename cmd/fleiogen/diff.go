@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -91,7 +92,7 @@ Risks are flagged with the object and a one-line explanation:
 // runCompare reads, renders and builds the sides in parallel, compares
 // them and writes the report; the returned error carries the exit code.
 func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
-	if !contains(review.Formats, o.format) {
+	if !slices.Contains(review.Formats, o.format) {
 		return withCode(ExitInput, fmt.Errorf("-o %q: unknown format (%s)", o.format, strings.Join(review.Formats, ", ")))
 	}
 	var failOn map[string]bool
@@ -153,7 +154,7 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 		if failing := rep.Failing(failOn); len(failing) > 0 {
 			var names []string
 			for _, r := range failing {
-				if !contains(names, r.Name) {
+				if !slices.Contains(names, r.Name) {
 					names = append(names, r.Name)
 				}
 			}
@@ -198,20 +199,11 @@ func clusterNames(sides ...*review.Side) []string {
 	var names []string
 	for _, s := range sides {
 		for _, c := range s.Clusters {
-			if !contains(names, c.Name) {
+			if !slices.Contains(names, c.Name) {
 				names = append(names, c.Name)
 			}
 		}
 	}
 	sort.Strings(names)
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -66,7 +66,7 @@ func Check(files []generator.File, root string) ([]StaleFile, error) {
 		return nil, err
 	}
 	for _, f := range onDisk {
-		if !want[f.Path] && generator.IsGenerated(f.Data) && filepath.Base(f.Path)[0] != '.' {
+		if !want[f.Path] && generator.IsGenerated(f.Data) {
 			out = append(out, StaleFile{Path: f.Path, Why: Extra, Got: f.Data})
 		}
 	}

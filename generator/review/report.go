@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -108,20 +109,11 @@ func (c *ClusterDiff) status() string {
 func (r *Report) risksOf(cluster, ks string) []string {
 	var names []string
 	for _, k := range r.Risks {
-		if k.Cluster == cluster && k.Kustomization == ks && !contains(names, k.Name) {
+		if k.Cluster == cluster && k.Kustomization == ks && !slices.Contains(names, k.Name) {
 			names = append(names, k.Name)
 		}
 	}
 	return names
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func objectLine(o *ObjectDiff) string {

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -35,7 +36,7 @@ func TestPruneSparesProtectedObjects(t *testing.T) {
 		pruned = append(pruned, k.Object)
 	}
 	for _, want := range []string{"Kustomization flux-system/tenant-hosting", "Deployment hosting/fleio-panel-backend", "Job hosting/fleio-panel-setup-database", "ClusterIssuer fleio-panel-acme-issuer"} {
-		if !contains(pruned, want) {
+		if !slices.Contains(pruned, want) {
 			t.Errorf("no prune risk for %s; got %v", want, pruned)
 		}
 	}
@@ -53,7 +54,7 @@ func TestPruneSparesProtectedObjects(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"Namespace hosting", "PersistentVolumeClaim hosting/fleio-panel-var-pvc"} {
-		if !contains(orphaned, want) {
+		if !slices.Contains(orphaned, want) {
 			t.Errorf("%s should be orphaned (kept); orphaned: %v", want, orphaned)
 		}
 	}

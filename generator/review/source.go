@@ -149,10 +149,11 @@ func TreeSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
 	return side, nil
 }
 
-// inTree reports whether a slash path belongs to the rendered tree.
+// inTree reports whether a slash path (of a file, or of a directory that
+// may hold some) belongs to the rendered tree.
 func inTree(p string) bool {
 	parts := strings.Split(p, "/")
-	if len(parts) < 2 || !slices.Contains(generator.ManagedDirs, parts[0]) {
+	if !slices.Contains(generator.ManagedDirs, parts[0]) {
 		return false
 	}
 	if len(parts) >= 3 && parts[0] == "clusters" && parts[2] == "flux-system" {
@@ -181,12 +182,12 @@ func readTreeDir(dir string) ([]generator.File, error) {
 			rel, _ := filepath.Rel(dir, p)
 			rel = filepath.ToSlash(rel)
 			if d.IsDir() {
-				if rel != top && !inTree(rel+"/x") {
+				if !inTree(rel) {
 					return fs.SkipDir
 				}
 				return nil
 			}
-			if !d.Type().IsRegular() || !inTree(rel) {
+			if !d.Type().IsRegular() || !inTree(rel) || rel == top {
 				return nil
 			}
 			data, err := os.ReadFile(p)
