@@ -2,9 +2,10 @@
 # Measure "fleiogen diff" as CI runs it: a whole process, wall time and peak
 # resident memory (GNU time), median of RUNS runs, on
 #   - examples/fleet with a small change (backups off, a release upgrade);
-#   - a synthetic fleet of N FleioDeployments (default 100) on 3 clusters
-#     (hack/synth-fleet.sh): no change, 10 deployments upgraded, and a change
-#     that touches every deployment (the production storage class).
+#   - the synthetic fleet of hack/bench (N FleioDeployments, default 100, in
+#     tenants of 10, on 3 clusters): no change, one tenant's 10 deployments
+#     upgraded, and a change that touches every deployment (a production
+#     storage class).
 #
 #   hack/bench-diff.sh [-n N] [-runs RUNS] [-fleiogen BIN]
 #
@@ -58,12 +59,11 @@ sed -i 's/enableBackups: yes/enableBackups: no/; s/version: 2025.06.1/version: 2
 measure "examples: backups off + upgrade" "$work/ex"
 
 mkdir -p "$work/syn"
-hack/synth-fleet.sh "$work/syn/specs" "$n"
+go run ./hack/bench -write-specs "$work/syn/specs" -n "$n"
 repo "$work/syn"
 measure "$n deployments x 3 clusters: no change" "$work/syn"
-for i in $(seq 0 9); do
-  sed -i 's/version: 2025.06.1/version: 2025.07.0/' "$work/syn/specs/tenant-$i/fleio-$i.yaml"
-done
+sed -i 's/version: 2025.06.1/version: 2025.07.0/' "$work/syn/specs/tenant-0000.yaml"
 measure "$n x 3: 10 deployments upgraded" "$work/syn"
-sed -i 's/className: fast-ssd/className: premium-ssd/' "$work/syn/specs/fleet.yaml"
+sed -i 's/^      replicas: {backend: 2, web: 2}$/&\n      storage: {className: premium-ssd}/' "$work/syn/specs/fleet.yaml"
+grep -q premium-ssd "$work/syn/specs/fleet.yaml" || { echo "bench-diff: hack/bench's fleet changed; update this script" >&2; exit 1; }
 measure "$n x 3: + prod storage class (all)" "$work/syn"
