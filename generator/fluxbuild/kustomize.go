@@ -63,8 +63,9 @@ type cacheEntry struct {
 // shared by every build that reuses it and is never modified.
 type doc struct {
 	obj *Object
-	// json is the resource as kustomize serialised it; substitution works
-	// on its YAML form, as kustomize-controller's does.
+	// json is the resource as kustomize serialised it, kept when it has a
+	// "$": substitution works on its YAML form, as kustomize-controller's
+	// does.
 	json []byte
 	// dollar reports whether the resource holds a "$" at all; without one,
 	// substitution cannot change it.
@@ -164,7 +165,11 @@ func runKrusty(fs filesys.FileSystem, dir string) (out []*doc, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("kustomize build %s: %s: %w", strings.TrimPrefix(dir, "/"), r.CurId(), err)
 		}
-		out = append(out, &doc{obj: o, json: j, dollar: bytes.IndexByte(j, '$') >= 0})
+		d := &doc{obj: o, dollar: bytes.IndexByte(j, '$') >= 0}
+		if d.dollar {
+			d.json = j
+		}
+		out = append(out, d)
 	}
 	return out, nil
 }
