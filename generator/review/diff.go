@@ -348,11 +348,20 @@ func masked(id fluxbuild.ObjectID, content any) string {
 	return string(y)
 }
 
+// lines splits text into lines that keep their newline; empty text has
+// none.
+func lines(text string) []string {
+	if text == "" {
+		return nil
+	}
+	return difflib.SplitLines(strings.TrimSuffix(text, "\n"))
+}
+
 // unifiedDiff returns a unified diff with three lines of context, without
 // the file header lines.
 func unifiedDiff(a, b string) string {
 	out, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
+		A: lines(a), B: lines(b),
 		FromFile: "base", ToFile: "head", Context: 3,
 	})
 	// Drop the "--- base" and "+++ head" lines: reports name the object.
