@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Measure "fleiogen diff" as CI runs it: a whole process, wall time and peak
-# resident memory (GNU time), median of RUNS runs, on
+# Measure "fleiogen diff" as CI runs it: a whole process, wall time, CPU
+# time (user + system) and peak resident memory (GNU time), median of RUNS
+# runs, on
 #   - examples/fleet with a small change (backups off, a release upgrade);
 #   - the synthetic fleet of hack/bench (N FleioDeployments, default 100, in
 #     tenants of 10, on 3 clusters): no change, one tenant's 10 deployments
@@ -35,21 +36,23 @@ repo() { git_ "$1" init -q -b main && git_ "$1" add -A && git_ "$1" commit -q -m
 # measure LABEL REPO: run diff RUNS times; print the median wall time and
 # peak RSS, the exit code and the report's size.
 measure() {
-  local label=$1 dir=$2 walls=() rss=() code=0
+  local label=$1 dir=$2 walls=() cpus=() rss=() code=0
   for _ in $(seq "$runs"); do
     code=0
     /usr/bin/time -v -o "$work/time" "$bin" diff --base main -o markdown "$dir/specs" >"$work/out.md" 2>"$work/err" || code=$?
     if [ "$code" -gt 1 ]; then cat "$work/err" >&2; exit 1; fi
     walls+=("$(awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2, p, ":"); s=0; for (i=1; i<=n; i++) s=s*60+p[i]; print s}' "$work/time")")
+    cpus+=("$(awk -F': ' '/User time|System time/ {s+=$2} END {print s}' "$work/time")")
     rss+=("$(awk -F': ' '/Maximum resident set size/ {print $2}' "$work/time")")
   done
-  local wall peak
+  local wall cpu peak
   wall=$(printf '%s\n' "${walls[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
+  cpu=$(printf '%s\n' "${cpus[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
   peak=$(printf '%s\n' "${rss[@]}" | sort -g | sed -n "$(( (runs + 1) / 2 ))p")
-  printf '%-38s %8.2fs %8.0f MiB %6s %9s\n' "$label" "$wall" "$((peak / 1024))" "$code" "$(wc -c <"$work/out.md")"
+  printf '%-38s %8.2fs %8.2fs %8.0f MiB %6s %9s\n' "$label" "$wall" "$cpu" "$((peak / 1024))" "$code" "$(wc -c <"$work/out.md")"
 }
 
-printf '%-38s %9s %12s %6s %9s\n' "case" "wall" "peak RSS" "exit" "md bytes"
+printf '%-38s %9s %9s %12s %6s %9s\n' "case" "wall" "CPU" "peak RSS" "exit" "md bytes"
 
 mkdir -p "$work/ex"
 cp -r examples/fleet "$work/ex/specs"
