@@ -74,6 +74,9 @@ Risks are flagged with the object and a one-line explanation:
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
+				if o.tree != "" {
+					return withCode(ExitInput, errors.New("give either DIR (the specs) or --tree (a rendered tree), not both"))
+				}
 			}
 			if o.base == "" {
 				return withCode(ExitInput, errors.New("--base is required"))

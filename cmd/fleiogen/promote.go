@@ -35,6 +35,9 @@ the main branch are flagged "unpromoted" (useful when --from is not main).
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
+				if o.tree != "" {
+					return withCode(ExitInput, errors.New("give either DIR (the specs) or --tree (a rendered tree), not both"))
+				}
 			}
 			if from == "" || to == "" {
 				return withCode(ExitInput, errors.New("--from and --to are required"))

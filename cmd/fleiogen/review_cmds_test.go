@@ -132,6 +132,7 @@ func TestDiffExitCodes(t *testing.T) {
 		{[]string{"diff", "--base", "main", "-o", "html", specs}, ExitInput},
 		{[]string{"diff", "--base", "main", "--cluster", "nowhere", specs}, ExitInput},
 		{[]string{"diff", specs}, ExitInput},
+		{[]string{"diff", "--base", "main", "--tree", repo, specs}, ExitInput},
 		{[]string{"diff", "--base", "main", t.TempDir()}, ExitFailure},
 	} {
 		if code, _, stderr := run(tc.args...); code != tc.code {
