@@ -18,6 +18,10 @@ import (
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 )
 
+// preflightBackoffLimit is how often the preflight Job retries before it
+// gives up (about ten hours with the back-off capped at 6 minutes).
+const preflightBackoffLimit = 100
+
 // Minimum server versions Fleio supports; the preflight Job checks them.
 const (
 	MinMariaDB = "10.11.11"
@@ -287,7 +291,11 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		env = append(env, secretEnv(name, c.secret, c.key, true),
 			valueEnv(name+"_FROM", fmt.Sprintf("Secret %s/%s key %s", d.Namespace, c.secret, c.key)))
 	}
-	return r.job(d, "preflight", 2, corev1.PodSpec{
+	// A high backoffLimit keeps the Job retrying (Kubernetes backs off up
+	// to 6 minutes) rather than Failed: kustomize-controller stops health
+	// checks early on a failed Job, which would hide the missing Secret,
+	// and a failed Job never reruns once the Secret or database is fixed.
+	return r.job(d, "preflight", preflightBackoffLimit, corev1.PodSpec{
 		ImagePullSecrets: pullSecrets(d, "backend"),
 		Containers: []corev1.Container{{
 			Name: "preflight", Image: d.Image(r.m.Registry, "backend"),
