@@ -82,6 +82,10 @@ type Builder struct {
 	cache *kustomizeCache
 	// workers bounds the kustomize builds running in the background.
 	workers chan struct{}
+	// subst holds substituted objects by build output, Kustomization and
+	// variables (see substituted).
+	substMu sync.Mutex
+	subst   map[string][]*Object
 }
 
 // NewBuilder returns a Builder with an empty cache.
@@ -89,6 +93,7 @@ func NewBuilder() *Builder {
 	return &Builder{
 		cache:   &kustomizeCache{entries: map[string][]cacheEntry{}, inflight: map[string]*inflight{}},
 		workers: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		subst:   map[string][]*Object{},
 	}
 }
 
@@ -269,34 +274,74 @@ func (b *Builder) buildOne(t *Tree, k *Kustomization, s *state) error {
 		return err
 	}
 	always := k.spec.PostBuild != nil && k.spec.PostBuild.SubstituteStrategy == kustomizev1.SubstituteStrategyAlways
+	objs, err := b.substituted(k, docs, vars, always)
+	if err != nil {
+		return err
+	}
+	for _, o := range objs {
+		if prev, ok := s.owner[o.ID]; ok {
+			return fmt.Errorf("%s is applied by both %s and %s", o.ID, prev, k.ID())
+		}
+		s.owner[o.ID] = k.ID()
+		s.applied[o.ID] = o
+	}
+	k.Objects = objs
+	return nil
+}
+
+// substituted returns docs substituted with vars and labelled with k as
+// their owner. The result depends only on its inputs, so it is shared: the
+// two sides of a diff get the very same objects for a Kustomization whose
+// name, build and variables did not change.
+func (b *Builder) substituted(k *Kustomization, docs []*doc, vars map[string]string, always bool) ([]*Object, error) {
+	if len(docs) == 0 {
+		return nil, nil
+	}
+	var key strings.Builder
+	fmt.Fprintf(&key, "%p\x00%s\x00%v", docs[0], k.ID(), always)
+	for _, name := range sortedKeys(vars) {
+		fmt.Fprintf(&key, "\x00%s=%s", name, vars[name])
+	}
+	b.substMu.Lock()
+	objs, ok := b.subst[key.String()]
+	b.substMu.Unlock()
+	if ok {
+		return objs, nil
+	}
 	owner := map[string]string{OwnerNameLabel: k.Name, OwnerNamespaceLabel: k.Namespace}
 	for _, d := range docs {
 		o := d.obj
 		if d.dollar && (len(vars) > 0 || always) && !o.Marked(SubstituteKey, Disabled) {
 			y, err := yaml.JSONToYAML(d.json)
 			if err != nil {
-				return fmt.Errorf("%s: %w", o.ID, err)
+				return nil, fmt.Errorf("%s: %w", o.ID, err)
 			}
 			out, err := envsubst.Eval(string(y), func(name string) (string, bool) {
 				v, ok := vars[name]
 				return v, ok
 			})
 			if err != nil {
-				return fmt.Errorf("%s: substituting variables: %w", o.ID, err)
+				return nil, fmt.Errorf("%s: substituting variables: %w", o.ID, err)
 			}
 			if o, err = newObject([]byte(out)); err != nil {
-				return fmt.Errorf("%s: after substitution: %w", d.obj.ID, err)
+				return nil, fmt.Errorf("%s: after substitution: %w", d.obj.ID, err)
 			}
 		}
-		o = o.withLabels(owner)
-		if prev, ok := s.owner[o.ID]; ok {
-			return fmt.Errorf("%s is applied by both %s and %s", o.ID, prev, k.ID())
-		}
-		s.owner[o.ID] = k.ID()
-		s.applied[o.ID] = o
-		k.Objects = append(k.Objects, o)
+		objs = append(objs, o.withLabels(owner))
 	}
-	return nil
+	b.substMu.Lock()
+	b.subst[key.String()] = objs
+	b.substMu.Unlock()
+	return objs, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 var varName = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
