@@ -38,10 +38,16 @@ type Kustomization struct {
 	// Objects are what the Kustomization applies, in kustomize's order.
 	Objects []*Object
 	spec    kustomizev1.KustomizationSpec
+	id      string
 }
 
 // ID returns namespace/name.
-func (k *Kustomization) ID() string { return k.Namespace + "/" + k.Name }
+func (k *Kustomization) ID() string {
+	if k.id != "" {
+		return k.id
+	}
+	return k.Namespace + "/" + k.Name
+}
 
 // PrunesOnDelete reports whether Flux deletes the objects of this
 // Kustomization when the Kustomization itself is deleted.
@@ -64,10 +70,14 @@ type Cluster struct {
 	// Kustomizations are in apply order: each after the one that applies
 	// it and after those it dependsOn (when they exist and have no cycle).
 	Kustomizations []*Kustomization
+	byID           map[string]*Kustomization
 }
 
 // Kustomization returns the Kustomization with ID namespace/name, or nil.
 func (c *Cluster) Kustomization(id string) *Kustomization {
+	if c.byID != nil {
+		return c.byID[id]
+	}
 	for _, k := range c.Kustomizations {
 		if k.ID() == id {
 			return k
@@ -112,7 +122,7 @@ func (b *Builder) Build(t *Tree, cluster string) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster %q is not in the tree (clusters: %s)", cluster, strings.Join(t.Clusters(), ", "))
 	}
 	c := &Cluster{Name: cluster}
-	root := &Kustomization{Namespace: RootName, Name: RootName, Path: "./" + rootDir, Prune: true}
+	root := &Kustomization{Namespace: RootName, Name: RootName, Path: "./" + rootDir, Prune: true, id: RootName + "/" + RootName}
 	s := &state{applied: map[ObjectID]*Object{}, owner: map[ObjectID]string{}}
 	nodes := []*Kustomization{root}
 	known := map[string]*Kustomization{root.ID(): root}
@@ -142,6 +152,7 @@ func (b *Builder) Build(t *Tree, cluster string) (*Cluster, error) {
 			b.prefetch(t, child, &prefetches)
 		}
 	}
+	c.byID = known
 	if cm := s.applied[ObjectID{Kind: "ConfigMap", Namespace: RootName, Name: runtimeInfo}]; cm != nil {
 		c.Values = configMapData(cm)
 	}
@@ -243,7 +254,7 @@ func newKustomization(o *Object, parent string) (*Kustomization, error) {
 	k := &Kustomization{
 		Namespace: ks.Namespace, Name: ks.Name, Path: spec.Path, Parent: parent,
 		Prune: spec.Prune, Force: spec.Force, Suspend: spec.Suspend, DeletionPolicy: spec.DeletionPolicy,
-		Labels: ks.Labels, spec: spec,
+		Labels: ks.Labels, spec: spec, id: ks.Namespace + "/" + ks.Name,
 	}
 	for _, d := range spec.DependsOn {
 		ns := d.Namespace
