@@ -63,3 +63,10 @@ func readFile(t testing.TB, p string) string {
 	}
 	return string(b)
 }
+
+func writeFile(t testing.TB, p, content string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

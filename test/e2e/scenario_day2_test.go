@@ -36,7 +36,7 @@ func TestPreflightStopsChain(t *testing.T) {
 	if err := c.WaitReady(ctx, 5*time.Minute, commit, platformKSs(cs)...); err != nil {
 		t.Fatal(err)
 	}
-	err := c.Poll(ctx, 8*time.Minute, fmt.Sprintf("Kustomization %s Ready=False naming Secret %s", pre, missing), func() (bool, string, error) {
+	err := c.Poll(ctx, 6*time.Minute, fmt.Sprintf("Kustomization %s Ready=False naming Secret %s", pre, missing), func() (bool, string, error) {
 		s, err := c.KSStatus(ctx, pre)
 		if err != nil {
 			return false, "", err
@@ -304,8 +304,11 @@ func lastApply(o metav1.Object, manager string) time.Time {
 }
 
 // Scenario 6: removing a FleioDeployment from the specs prunes its
-// Kustomizations, Deployments, Jobs, ConfigMaps (and the rest) but keeps its
-// PVCs and the deployment-keys Secret; the other deployments stay Ready.
+// Kustomizations, Deployments, Jobs, ConfigMaps (everything Flux applied for
+// it) but keeps its PVCs and the deployment-keys Secret; the other
+// deployments are untouched. fleiogen refuses a tenant namespace without a
+// FleioDeployment, so when it was the namespace's only one the tenant is
+// removed from the clusters too, as a user would have to.
 func TestUninstall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
@@ -322,14 +325,62 @@ func TestUninstall(t *testing.T) {
 	if i < 0 {
 		t.Fatal("no FleioDeployment in billing/fleio.yaml")
 	}
-	start := strings.LastIndex(spec[:i], "---")
-	fr.editSpec(t, "billing/fleio.yaml", spec[start:], "")
-	commit := fr.rerender(t, "uninstall billing/cloud")
-	remaining := allKSs(fr.Fleet, cs)
+	fr.editSpec(t, "billing/fleio.yaml", spec[strings.LastIndex(spec[:i], "---"):], "")
+	removed := d.stageKSs()
+	lastInNS := true
+	for _, o := range fr.Fleet.Deploys {
+		if o.Namespace == d.Namespace && o.Name != d.Name {
+			lastInNS = false
+		}
+	}
+	if lastInNS {
+		fleet := readFile(t, fr.Specs+"/fleet.yaml")
+		edited := strings.ReplaceAll(fleet, "tenants: [billing, hosting]", "tenants: [hosting]")
+		if edited == fleet {
+			t.Fatalf("fleet.yaml: could not remove tenant %s from the clusters", d.Namespace)
+		}
+		writeFile(t, fr.Specs+"/fleet.yaml", edited)
+		removed = append(removed, harness.KS{Namespace: "flux-system", Name: "tenant-" + d.Namespace})
+	}
+
+	// What Flux must prune: everything in the removed Kustomizations'
+	// inventories except objects marked prune: disabled.
+	var mustGo, mustStay []string
+	for _, k := range removed {
+		s, err := c.KSStatus(ctx, k)
+		if err != nil || !s.Exists {
+			t.Fatalf("Kustomization %s before the uninstall: %v %s", k, err, s)
+		}
+		for _, id := range s.Inventory {
+			u, err := objectFromID(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Client.Get(ctx, client.ObjectKeyFromObject(u), u); err != nil {
+				t.Fatalf("%s in the inventory of %s: %v", id, k, err)
+			}
+			if u.GetAnnotations()["kustomize.toolkit.fluxcd.io/prune"] == "disabled" {
+				mustStay = append(mustStay, u.GetKind()+" "+strings.TrimPrefix(u.GetNamespace()+"/"+u.GetName(), "/"))
+			} else {
+				mustGo = append(mustGo, u.GetKind()+" "+strings.TrimPrefix(u.GetNamespace()+"/"+u.GetName(), "/"))
+			}
+		}
+	}
+	mustGo = append(mustGo, "ClusterIssuer "+p+"-acme-issuer")
+	for _, n := range []string{"-compiled-pvc", "-log-pvc", "-var-pvc"} {
+		mustStay = append(mustStay, "PersistentVolumeClaim "+d.Namespace+"/"+p+n)
+	}
+	if d.Backups {
+		mustStay = append(mustStay, "PersistentVolumeClaim "+d.Namespace+"/"+p+"-database-backups")
+	}
+	mustStay = append(mustStay, "Secret "+d.Namespace+"/"+p+"-deployment-keys")
+
+	commit := fr.rerender(t, "uninstall "+d.ID())
+	remaining := allKSs(fr.Fleet, fr.Fleet.cluster(t, "staging"))
 	if err := c.WaitReady(ctx, 10*time.Minute, commit, remaining...); err != nil {
 		t.Fatalf("%v\ntransitions:\n%s", err, rec.Format())
 	}
-	for _, k := range d.stageKSs() {
+	for _, k := range removed {
 		if err := c.Poll(ctx, 5*time.Minute, "Kustomization "+k.String()+" deleted", func() (bool, string, error) {
 			s, err := c.KSStatus(ctx, k)
 			return !s.Exists, s.String(), err
@@ -339,33 +390,26 @@ func TestUninstall(t *testing.T) {
 	}
 	expectKSSet(ctx, t, c, remaining)
 
-	after := takeSnapshot(ctx, t, c, cs.Tenants...)
+	var after snapshot
+	err := c.Poll(ctx, 3*time.Minute, "pruning of "+d.ID(), func() (bool, string, error) {
+		after = takeSnapshot(ctx, t, c, cs.Tenants...)
+		var left []string
+		for _, k := range mustGo {
+			if _, ok := after[k]; ok {
+				left = append(left, k)
+			}
+		}
+		return len(left) == 0, fmt.Sprintf("still there: %v", left), nil
+	})
 	var problems []string
-	keep := map[string]bool{
-		"PersistentVolumeClaim " + d.Namespace + "/" + p + "-compiled-pvc": true,
-		"PersistentVolumeClaim " + d.Namespace + "/" + p + "-log-pvc":      true,
-		"PersistentVolumeClaim " + d.Namespace + "/" + p + "-var-pvc":      true,
-		"Secret " + d.Namespace + "/" + p + "-deployment-keys":             true,
+	if err != nil {
+		problems = append(problems, err.Error())
 	}
-	if d.Backups {
-		keep["PersistentVolumeClaim "+d.Namespace+"/"+p+"-database-backups"] = true
-	}
-	for k := range keep {
+	for _, k := range mustStay {
 		if _, ok := after[k]; !ok {
 			problems = append(problems, k+" was deleted; it must be kept")
-		} else if after[k].UID != before[k].UID {
+		} else if b, ok := before[k]; ok && after[k].UID != b.UID {
 			problems = append(problems, k+" was recreated")
-		}
-	}
-	for k, e := range before {
-		if keep[k] || !strings.Contains(k, " "+d.Namespace+"/"+p) && !strings.HasSuffix(k, " "+p+"-acme-issuer") {
-			continue
-		}
-		if e.Obj.GetKind() == "Secret" && e.Obj.GetAnnotations()["cert-manager.io/certificate-name"] != "" {
-			continue // cert-manager's TLS Secret; cert-manager, not Flux, owns it
-		}
-		if _, ok := after[k]; ok {
-			problems = append(problems, k+" still exists; it should have been pruned")
 		}
 	}
 	// The other tenants' objects are untouched.
@@ -374,12 +418,13 @@ func TestUninstall(t *testing.T) {
 			continue
 		}
 		if a, ok := after[k]; !ok || a.UID != e.UID || a.Content != e.Content {
-			problems = append(problems, k+" (another deployment's) changed or disappeared")
+			problems = append(problems, k+" (not "+d.ID()+"'s) changed or disappeared")
 		}
 	}
 	if len(problems) > 0 {
 		t.Fatalf("uninstall of %s:\n%s", d.ID(), strings.Join(problems, "\n"))
 	}
+	t.Logf("uninstall of %s: pruned %d objects, kept %v", d.ID(), len(mustGo), mustStay)
 }
 
 // Scenario 8: a tenant's Kustomization that tries to create a cluster-scoped

@@ -180,6 +180,9 @@ func objectFromID(id string) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
+// creationTime returns when kustomize-controller created the object; an
+// error if it does not exist or someone else wrote it first (the test
+// creates the tenant namespaces with the operator's Secrets beforehand).
 func creationTime(ctx context.Context, c *harness.Cluster, id string) (time.Time, error) {
 	u, err := objectFromID(id)
 	if err != nil {
@@ -187,6 +190,11 @@ func creationTime(ctx context.Context, c *harness.Cluster, id string) (time.Time
 	}
 	if err := c.Client.Get(ctx, client.ObjectKeyFromObject(u), u); err != nil {
 		return time.Time{}, err
+	}
+	for _, mf := range u.GetManagedFields() {
+		if mf.Manager != "kustomize-controller" && mf.Subresource == "" {
+			return time.Time{}, fmt.Errorf("%s was also written by %s", id, mf.Manager)
+		}
 	}
 	return u.GetCreationTimestamp().Time, nil
 }

@@ -19,6 +19,7 @@ import (
 // snapshotKinds are the kinds a FleioDeployment's stages create (plus
 // Secrets and the tenant's own objects), compared before and after a change.
 var snapshotKinds = []schema.GroupVersionKind{
+	{Version: "v1", Kind: "Namespace"},
 	{Version: "v1", Kind: "ConfigMap"},
 	{Version: "v1", Kind: "Secret"},
 	{Version: "v1", Kind: "Service"},

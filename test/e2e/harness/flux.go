@@ -97,7 +97,7 @@ type KSState struct {
 	Generation      int64
 	ObservedGen     int64
 	Transition      time.Time
-	Inventory       []string
+	Inventory       []string // Flux inventory IDs with the version appended: <ns>_<name>_<group>_<kind>_<version>
 }
 
 func (s KSState) String() string {
@@ -137,7 +137,7 @@ func ksState(ks *kustomizev1.Kustomization) KSState {
 	}
 	if ks.Status.Inventory != nil {
 		for _, e := range ks.Status.Inventory.Entries {
-			s.Inventory = append(s.Inventory, e.ID)
+			s.Inventory = append(s.Inventory, e.ID+"_"+e.Version)
 		}
 	}
 	return s
