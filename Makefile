@@ -10,7 +10,7 @@ BENCH_N  ?= 10,100,1000,10000
 # Benchmarks write under the repository: /tmp may sit on a slow file system.
 BENCH_DIR ?= $(CURDIR)/.cache/bench
 
-.PHONY: all build render test test-unit test-e2e bench vet fmt clean
+.PHONY: all build render test test-unit test-e2e bench bench-diff vet fmt clean
 
 all: build
 
@@ -39,3 +39,6 @@ bench: build
 
 clean:
 	rm -rf bin .cache
+
+bench-diff: build
+	hack/bench-diff.sh -fleiogen $(BIN)
