@@ -74,7 +74,7 @@ func TestPreflightStopsChain(t *testing.T) {
 	// The operator creates the Secret; nothing else is done by hand.
 	created := time.Now()
 	createOperatorSecrets(ctx, t, c, []*corev1.Secret{basicAuth(d.Namespace, d.AdminSecret)})
-	err = c.WaitReady(ctx, 5*time.Minute, commit, d.stageKSs()...)
+	err = c.WaitReady(ctx, 10*time.Minute, commit, d.stageKSs()...)
 	if err == nil {
 		t.Logf("chain Ready %s after the Secret was created", time.Since(created).Round(100*time.Millisecond))
 		return
@@ -84,7 +84,7 @@ func TestPreflightStopsChain(t *testing.T) {
 	if c.Client.Get(ctx, client.ObjectKey{Namespace: d.Namespace, Name: p + "-preflight"}, &job) == nil {
 		jobState = fmt.Sprintf("failed=%d conditions=%v", job.Status.Failed, job.Status.Conditions)
 	}
-	t.Errorf("creating Secret %s did not let the chain complete within 5m: %v\nJob %s/%s-preflight: %s", missing, err, d.Namespace, p, jobState)
+	t.Errorf("creating Secret %s did not let the chain complete within 10m: %v\nJob %s/%s-preflight: %s", missing, err, d.Namespace, p, jobState)
 
 	// What the README says to do then: delete the failed preflight Job.
 	if err := c.Client.Delete(ctx, &job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil {
