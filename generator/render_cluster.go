@@ -73,8 +73,14 @@ func (r *renderer) clusters() {
 		if c.CertManager == CertManagerInstall {
 			issuers.DependsOn = []string{PlatformCertManager}
 		}
-		platform = append(platform, fluxKustomization(PlatformIssuers, FluxSystem, issuers))
-		r.yaml(dir+"/platform.yaml", platform...)
+		// A cluster that runs no tenant has no ClusterIssuers, and
+		// kustomize refuses a kustomization.yaml without resources.
+		if len(c.Deployments) > 0 {
+			platform = append(platform, fluxKustomization(PlatformIssuers, FluxSystem, issuers))
+		}
+		if len(platform) > 0 {
+			r.yaml(dir+"/platform.yaml", platform...)
+		}
 
 		var tenants []any
 		for _, ns := range c.Tenants {
@@ -139,6 +145,9 @@ func (r *renderer) platform() {
 		r.kustomization(dir, &kusttypes.Kustomization{Resources: []string{"cert-manager.yaml"}})
 	}
 	for _, c := range r.m.Clusters {
+		if len(c.Deployments) == 0 {
+			continue
+		}
 		dir := "components/platform/issuers/" + c.Name
 		k := &kusttypes.Kustomization{}
 		for _, d := range c.Deployments {
@@ -187,14 +196,22 @@ func (r *renderer) tenants() {
 			// tenant goes, like the operator keeps volumes.
 			ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: tenantLabels, Annotations: map[string]string{pruneAnnotation: disabled}},
 		})
+		// The stage Kustomizations impersonate this ServiceAccount, also
+		// when they are deleted: kustomize-controller prunes a deleted
+		// Kustomization's objects as that account and skips the pruning
+		// when the account is gone. When a tenant leaves a cluster, its
+		// stage Kustomizations and its RBAC are pruned at the same time,
+		// so the RBAC is kept (with the Namespace) to let them clean up.
+		keep := meta2(TenantServiceAccount, ns, tenantLabels)
+		keep.Annotations = map[string]string{pruneAnnotation: disabled}
 		r.yaml(dir+"/rbac.yaml",
 			&corev1.ServiceAccount{
 				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-				ObjectMeta: meta2(TenantServiceAccount, ns, tenantLabels),
+				ObjectMeta: keep,
 			},
 			&rbacv1.RoleBinding{
 				TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-				ObjectMeta: meta2(TenantServiceAccount, ns, tenantLabels),
+				ObjectMeta: keep,
 				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
 				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: TenantServiceAccount, Namespace: ns}},
 			})
