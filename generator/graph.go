@@ -11,16 +11,25 @@ type GraphNode struct {
 	ID        string
 	Namespace string
 	Name      string
-	// Group is "platform", "tenants" or the tenant namespace of a stage.
+	// Group is "platform", "tenants" or "tenant <namespace>" for the
+	// stages of a tenant namespace (a space never occurs in a namespace,
+	// so a tenant named "platform" gets its own group).
 	Group string
 }
 
-// Graph is the dependency graph of a cluster's Kustomizations; an edge
-// [a, b] means b dependsOn a, so a is applied first.
+// GraphEdge says that To is applied after From: either To dependsOn From,
+// or From is the Kustomization whose path holds To (it applies To).
+type GraphEdge struct {
+	From, To  string
+	DependsOn bool
+}
+
+// Graph is the dependency graph of a cluster's Kustomizations, nodes in
+// apply order.
 type Graph struct {
 	Cluster string
 	Nodes   []GraphNode
-	Edges   [][2]string
+	Edges   []GraphEdge
 }
 
 // ClusterGraph builds the dependency graph of cluster c in apply order.
@@ -31,27 +40,43 @@ func ClusterGraph(c *ClusterModel) *Graph {
 		g.Nodes = append(g.Nodes, GraphNode{ID: id, Namespace: ns, Name: name, Group: group})
 		return id
 	}
+	edge := func(from, to string, dependsOn bool) {
+		g.Edges = append(g.Edges, GraphEdge{From: from, To: to, DependsOn: dependsOn})
+	}
 	root := add(FluxSystem, FluxSystem, "platform")
-	prev := root
+	if len(c.Deployments) == 0 && c.CertManager != CertManagerInstall {
+		return g
+	}
+	var cm string
 	if c.CertManager == CertManagerInstall {
-		cm := add(FluxSystem, PlatformCertManager, "platform")
-		g.Edges = append(g.Edges, [2]string{root, cm})
-		prev = cm
+		cm = add(FluxSystem, PlatformCertManager, "platform")
+		edge(root, cm, false)
+	}
+	if len(c.Deployments) == 0 {
+		return g
 	}
 	issuers := add(FluxSystem, PlatformIssuers, "platform")
-	g.Edges = append(g.Edges, [2]string{prev, issuers})
+	if cm != "" {
+		edge(cm, issuers, true)
+	} else {
+		edge(root, issuers, false)
+	}
 	byNS := map[string][]*Deployment{}
 	for _, d := range c.Deployments {
 		byNS[d.Namespace] = append(byNS[d.Namespace], d)
 	}
 	for _, ns := range c.Tenants {
 		t := add(FluxSystem, TenantKustomization(ns), "tenants")
-		g.Edges = append(g.Edges, [2]string{issuers, t})
+		edge(issuers, t, true)
 		for _, d := range byNS[ns] {
-			prev := t
+			prev := ""
 			for _, stage := range Stages {
-				id := add(ns, StageKustomization(d.Name, stage), ns)
-				g.Edges = append(g.Edges, [2]string{prev, id})
+				id := add(ns, StageKustomization(d.Name, stage), "tenant "+ns)
+				if prev == "" {
+					edge(t, id, false)
+				} else {
+					edge(prev, id, true)
+				}
 				prev = id
 			}
 		}
@@ -59,16 +84,7 @@ func ClusterGraph(c *ClusterModel) *Graph {
 	return g
 }
 
-func mermaidID(id string) string {
-	return strings.NewReplacer("/", "__", "-", "_").Replace(id)
-}
-
-// Mermaid renders the graph as a Mermaid flowchart, tenants as subgraphs.
-// Edges out of flux-system/flux-system and tenant Kustomizations mean
-// "applies"; the others mean "dependsOn".
-func (g *Graph) Mermaid() string {
-	var b strings.Builder
-	b.WriteString("flowchart LR\n")
+func (g *Graph) groups() []string {
 	var groups []string
 	seen := map[string]bool{}
 	for _, n := range g.Nodes {
@@ -77,8 +93,20 @@ func (g *Graph) Mermaid() string {
 			groups = append(groups, n.Group)
 		}
 	}
-	for _, grp := range groups {
-		fmt.Fprintf(&b, "  subgraph %s[\"%s\"]\n", mermaidID("g/"+grp), grp)
+	return groups
+}
+
+func mermaidID(id string) string {
+	return strings.NewReplacer("/", "__", "-", "_").Replace(id)
+}
+
+// Mermaid renders the graph as a Mermaid flowchart, each group a subgraph.
+// A solid arrow is dependsOn; a dotted arrow means "applies".
+func (g *Graph) Mermaid() string {
+	var b strings.Builder
+	b.WriteString("flowchart LR\n")
+	for i, grp := range g.groups() {
+		fmt.Fprintf(&b, "  subgraph group%d[\"%s\"]\n", i, grp)
 		for _, n := range g.Nodes {
 			if n.Group == grp {
 				fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(n.ID), n.Name)
@@ -87,24 +115,20 @@ func (g *Graph) Mermaid() string {
 		b.WriteString("  end\n")
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "  %s --> %s\n", mermaidID(e[0]), mermaidID(e[1]))
+		arrow := "-.->"
+		if e.DependsOn {
+			arrow = "-->"
+		}
+		fmt.Fprintf(&b, "  %s %s %s\n", mermaidID(e.From), arrow, mermaidID(e.To))
 	}
 	return b.String()
 }
 
-// DOT renders the graph in Graphviz DOT.
+// DOT renders the graph in Graphviz DOT; "applies" edges are dashed.
 func (g *Graph) DOT() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", g.Cluster)
-	var groups []string
-	seen := map[string]bool{}
-	for _, n := range g.Nodes {
-		if !seen[n.Group] {
-			seen[n.Group] = true
-			groups = append(groups, n.Group)
-		}
-	}
-	for i, grp := range groups {
+	for i, grp := range g.groups() {
 		fmt.Fprintf(&b, "  subgraph cluster_%d {\n    label=%q;\n", i, grp)
 		for _, n := range g.Nodes {
 			if n.Group == grp {
@@ -114,7 +138,11 @@ func (g *Graph) DOT() string {
 		b.WriteString("  }\n")
 	}
 	for _, e := range g.Edges {
-		fmt.Fprintf(&b, "  %q -> %q;\n", e[0], e[1])
+		style := " [style=dashed]"
+		if e.DependsOn {
+			style = ""
+		}
+		fmt.Fprintf(&b, "  %q -> %q%s;\n", e.From, e.To, style)
 	}
 	b.WriteString("}\n")
 	return b.String()
@@ -135,7 +163,7 @@ func ClusterReadme(m *Model, c *ClusterModel) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Rollout order\n\nAn arrow points from a Kustomization to one that waits for it (`dependsOn`) or that it applies.\n\n```mermaid\n")
+	b.WriteString("## Rollout order\n\nA solid arrow points from a Kustomization to one that waits for it (`dependsOn`); a dotted arrow, to one that it applies.\n\n```mermaid\n")
 	b.WriteString(ClusterGraph(c).Mermaid())
 	b.WriteString("```\n")
 	return b.String()

@@ -311,20 +311,29 @@ func TestExamples(t *testing.T) {
 			t.Errorf("%s: graph has %d nodes, build %d Kustomizations", cm.Name, len(g.Nodes), len(c.Kustomizations))
 		}
 		for _, e := range g.Edges {
-			if pos[e[0]] >= pos[e[1]] {
-				t.Errorf("%s: %s is applied after %s", cm.Name, e[0], e[1])
+			if pos[e.From] >= pos[e.To] {
+				t.Errorf("%s: %s is applied after %s", cm.Name, e.From, e.To)
 			}
 		}
 		// Every dependsOn of the build is an edge of the graph.
 		edges := map[[2]string]bool{}
 		for _, e := range g.Edges {
-			edges[e] = true
+			if e.DependsOn {
+				edges[[2]string{e.From, e.To}] = true
+			}
 		}
+		built := map[[2]string]bool{}
 		for _, k := range c.Kustomizations {
 			for _, d := range k.DependsOn {
+				built[[2]string{d, k.ID()}] = true
 				if !edges[[2]string{d, k.ID()}] {
 					t.Errorf("%s: %s dependsOn %s, which the graph does not show", cm.Name, k.ID(), d)
 				}
+			}
+		}
+		for e := range edges {
+			if !built[e] {
+				t.Errorf("%s: the graph shows %s dependsOn %s, which the build does not have", cm.Name, e[1], e[0])
 			}
 		}
 	}
