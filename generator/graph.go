@@ -96,8 +96,10 @@ func (g *Graph) groups() []string {
 	return groups
 }
 
+var mermaidIDs = strings.NewReplacer("/", "__", "-", "_")
+
 func mermaidID(id string) string {
-	return strings.NewReplacer("/", "__", "-", "_").Replace(id)
+	return mermaidIDs.Replace(id)
 }
 
 // Mermaid renders the graph as a Mermaid flowchart, each group a subgraph.

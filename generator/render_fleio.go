@@ -539,29 +539,14 @@ func renderSettings(m *Model, d *Deployment, env *EnvModel) (*settingsData, erro
 		}
 		extra = append(extra, map[string]string{"Name": k, "Value": escapeVars(lit)})
 	}
-	py := func(v any) (string, error) {
-		raw, err := json.Marshal(v)
-		if err != nil {
-			return "", err
-		}
-		lit, err := pythonLiteral(raw)
-		return escapeVars(lit), err
-	}
-	backend, err := executeTemplateFuncs("settings.py.tmpl", map[string]any{
+	backend, err := executeTemplate("settings.py.tmpl", map[string]any{
 		"Namespace": d.Namespace, "Name": d.Name, "Version": d.Release.String(),
 		"Host": rawHost(host), "Origin": rawHost(origin),
 		"DBHost": d.DB.Spec.Hostname, "DBPort": strconv.Itoa(int(d.DB.Spec.Port)), "DBName": d.DB.Spec.DatabaseName,
 		"RedisHostPort": fmt.Sprintf("%s:%d", d.Redis.Spec.Hostname, d.Redis.Spec.Port), "RedisDB": d.Redis.Spec.DatabaseID,
 		"Backups": d.Backups, "RetentionCount": d.RetentionCount,
 		"Extra": extra,
-	}, map[string]any{"py": func(v any) (string, error) {
-		if h, ok := v.(rawHost); ok {
-			// Host names are validated DNS names plus ${CLUSTER_DOMAIN}:
-			// quoted, not escaped, so that Flux substitutes the variable.
-			return "'" + string(h) + "'", nil
-		}
-		return py(v)
-	}})
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -703,4 +688,20 @@ func writePython(b *strings.Builder, v any) {
 		}
 		b.WriteByte('}')
 	}
+}
+
+// pyTemplateFunc is the "py" function of settings.py.tmpl: a Python literal
+// with "$" escaped for Flux, except for host names.
+func pyTemplateFunc(v any) (string, error) {
+	if h, ok := v.(rawHost); ok {
+		// Host names are validated DNS names plus ${CLUSTER_DOMAIN}:
+		// quoted, not escaped, so that Flux substitutes the variable.
+		return "'" + string(h) + "'", nil
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	lit, err := pythonLiteral(raw)
+	return escapeVars(lit), err
 }

@@ -1,10 +1,6 @@
 package generator
 
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-)
+import "bytes"
 
 // Header starts every YAML file fleiogen writes; the writer deletes only
 // files that start with it.
@@ -24,60 +20,8 @@ type File struct {
 	Data []byte
 }
 
-func toMap(obj any) (map[string]any, error) {
-	j, err := json.Marshal(obj)
-	if err != nil {
-		return nil, fmt.Errorf("serialising %T: %w", obj, err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(j, &m); err != nil {
-		return nil, fmt.Errorf("serialising %T: %w", obj, err)
-	}
-	return m, nil
-}
-
-// pruneEmpty removes empty maps, empty lists and nulls, recursively. It is
-// used only for strategic-merge patches, where an empty value would clear
-// the base's field.
-func pruneEmpty(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		for k, e := range t {
-			e = pruneEmpty(e)
-			if isEmpty(e) {
-				delete(t, k)
-			} else {
-				t[k] = e
-			}
-		}
-		return t
-	case []any:
-		for i, e := range t {
-			t[i] = pruneEmpty(e)
-		}
-		return t
-	}
-	return v
-}
-
-func isEmpty(v any) bool {
-	switch t := v.(type) {
-	case nil:
-		return true
-	case map[string]any:
-		return len(t) == 0
-	case []any:
-		return len(t) == 0
-	}
-	return false
-}
-
 // patchYAML serialises a partial object as a strategic-merge patch.
 func patchYAML(obj any) (string, error) {
-	m, err := toMap(obj)
-	if err != nil {
-		return "", err
-	}
-	out, err := encodeYAML(pruneEmpty(m))
+	out, err := encodePatch(obj)
 	return string(out), err
 }

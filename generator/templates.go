@@ -27,7 +27,7 @@ var staticFiles = func() map[string]string {
 }()
 
 // mustTemplate returns an embedded script by name. The names are constants
-// in this package and TestTemplatesExist checks each one.
+// in this package, and the golden tests render every one.
 func mustTemplate(name string) string {
 	s, ok := staticFiles[name]
 	if !ok {
@@ -36,15 +36,27 @@ func mustTemplate(name string) string {
 	return s
 }
 
-// executeTemplate runs an embedded text template with missingkey=error.
-func executeTemplate(name string, data any) (string, error) {
-	return executeTemplateFuncs(name, data, nil)
-}
+// parsedTemplates are the embedded *.tmpl files, parsed once with
+// missingkey=error and the functions they use.
+var parsedTemplates = func() map[string]*template.Template {
+	out := map[string]*template.Template{}
+	funcs := template.FuncMap{"py": pyTemplateFunc}
+	for name, text := range staticFiles {
+		if !strings.HasSuffix(name, ".tmpl") {
+			continue
+		}
+		// Embedded at build time: a parse error fails every test.
+		out[name] = template.Must(template.New(name).Option("missingkey=error").Funcs(funcs).Parse(text))
+	}
+	return out
+}()
 
-func executeTemplateFuncs(name string, data any, funcs template.FuncMap) (string, error) {
-	t, err := template.New(name).Option("missingkey=error").Funcs(funcs).Parse(mustTemplate(name))
-	if err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
+// executeTemplate runs an embedded text template. Templates are safe for
+// concurrent use.
+func executeTemplate(name string, data any) (string, error) {
+	t, ok := parsedTemplates[name]
+	if !ok {
+		panic("fleiogen: no embedded template " + name)
 	}
 	var b strings.Builder
 	if err := t.Execute(&b, data); err != nil {

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -19,17 +21,34 @@ import (
 // written. TestYAMLRoundTrip checks that the result decodes to the same
 // JSON.
 func encodeYAML(obj any) ([]byte, error) {
-	var js bytes.Buffer
-	enc := json.NewEncoder(&js)
+	return convert(obj, false)
+}
+
+// encodePatch is encodeYAML for a strategic-merge patch: empty maps, empty
+// lists and nulls are dropped, recursively, because in a patch they would
+// clear the base's field.
+func encodePatch(obj any) ([]byte, error) {
+	return convert(obj, true)
+}
+
+// converters are reused: their buffers, nodes and interned strings make
+// the next conversion allocate little.
+var converters = sync.Pool{New: func() any { return &converter{intern: map[string]string{}} }}
+
+func convert(obj any, prune bool) ([]byte, error) {
+	c := converters.Get().(*converter)
+	defer converters.Put(c)
+	c.reset(prune)
+	enc := json.NewEncoder(&c.js)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(obj); err != nil {
 		return nil, fmt.Errorf("serialising %T: %w", obj, err)
 	}
-	c := &converter{in: bytes.TrimSpace(js.Bytes())}
+	c.in = bytes.TrimSpace(c.js.Bytes())
 	if err := c.document(); err != nil {
 		return nil, fmt.Errorf("serialising %T: %w", obj, err)
 	}
-	return c.out.Bytes(), nil
+	return bytes.Clone(c.out.Bytes()), nil
 }
 
 // node is a parsed JSON value: an object (keys and vals), an array (vals),
@@ -43,9 +62,70 @@ type node struct {
 }
 
 type converter struct {
-	in  []byte
-	pos int
-	out bytes.Buffer
+	js    bytes.Buffer
+	in    []byte
+	pos   int
+	out   bytes.Buffer
+	prune bool
+	// slabs hold the nodes; used counts the nodes handed out. Nodes (and
+	// the capacity of their keys and vals) are reused by the next document.
+	slabs [][]node
+	used  int
+	// intern maps short strings (keys, names, labels) to one copy.
+	intern map[string]string
+}
+
+const slabSize = 256
+
+func (c *converter) reset(prune bool) {
+	c.js.Reset()
+	c.out.Reset()
+	c.in, c.pos, c.prune = nil, 0, prune
+	for i := 0; i < c.used; i++ {
+		n := &c.slabs[i/slabSize][i%slabSize]
+		clear(n.vals)
+		*n = node{keys: n.keys[:0], vals: n.vals[:0]}
+	}
+	c.used = 0
+	if len(c.intern) > 1<<14 {
+		clear(c.intern)
+	}
+}
+
+func (c *converter) newNode(kind byte) *node {
+	if c.used/slabSize == len(c.slabs) {
+		c.slabs = append(c.slabs, make([]node, slabSize))
+	}
+	n := &c.slabs[c.used/slabSize][c.used%slabSize]
+	c.used++
+	n.kind = kind
+	return n
+}
+
+// text returns raw as a string, one copy per distinct short string.
+func (c *converter) text(raw []byte) string {
+	if len(raw) > 64 {
+		return string(raw)
+	}
+	if s, ok := c.intern[string(raw)]; ok {
+		return s
+	}
+	s := string(raw)
+	c.intern[s] = s
+	return s
+}
+
+// empty reports whether a pruned value is left out of a patch.
+func empty(n *node) bool {
+	switch n.kind {
+	case '{':
+		return len(n.keys) == 0
+	case '[':
+		return len(n.vals) == 0
+	case 0:
+		return string(n.raw) == "null"
+	}
+	return false
 }
 
 // topOrder are the top-level keys written first, in this order.
@@ -92,7 +172,7 @@ func (c *converter) document() error {
 func (c *converter) parse() (*node, error) {
 	switch c.peek() {
 	case '{':
-		n := &node{kind: '{'}
+		n := c.newNode('{')
 		c.pos++
 		if c.peek() == '}' {
 			c.pos++
@@ -111,8 +191,10 @@ func (c *converter) parse() (*node, error) {
 			if err != nil {
 				return nil, err
 			}
-			n.keys = append(n.keys, key)
-			n.vals = append(n.vals, v)
+			if !c.prune || !empty(v) {
+				n.keys = append(n.keys, key)
+				n.vals = append(n.vals, v)
+			}
 			switch c.peek() {
 			case ',':
 				c.pos++
@@ -124,7 +206,7 @@ func (c *converter) parse() (*node, error) {
 			}
 		}
 	case '[':
-		n := &node{kind: '['}
+		n := c.newNode('[')
 		c.pos++
 		if c.peek() == ']' {
 			c.pos++
@@ -148,7 +230,9 @@ func (c *converter) parse() (*node, error) {
 		}
 	case '"':
 		s, err := c.str()
-		return &node{kind: '"', str: s}, err
+		n := c.newNode('"')
+		n.str = s
+		return n, err
 	default: // number, true, false, null
 		start := c.pos
 		for c.pos < len(c.in) && c.in[c.pos] != ',' && c.in[c.pos] != ']' && c.in[c.pos] != '}' {
@@ -157,7 +241,9 @@ func (c *converter) parse() (*node, error) {
 		if start == c.pos {
 			return nil, c.errorf("expected a value")
 		}
-		return &node{raw: c.in[start:c.pos]}, nil
+		n := c.newNode(0)
+		n.raw = c.in[start:c.pos]
+		return n, nil
 	}
 }
 
@@ -166,7 +252,7 @@ func (c *converter) member(key string, v *node, indent int) error {
 		return err
 	}
 	c.pad(indent)
-	c.out.WriteString(scalar(key))
+	c.scalar(key)
 	c.out.WriteByte(':')
 	return c.value(v, indent, true)
 }
@@ -197,7 +283,7 @@ func (c *converter) value(n *node, indent int, afterKey bool) error {
 				if err := keyOK(key); err != nil {
 					return err
 				}
-				c.out.WriteString(scalar(key))
+				c.scalar(key)
 				c.out.WriteByte(':')
 				if err := c.value(n.vals[i], indent, true); err != nil {
 					return err
@@ -230,11 +316,10 @@ func (c *converter) value(n *node, indent int, afterKey bool) error {
 		return nil
 	case '"':
 		sep()
-		if block, ok := literalBlock(n.str, indent); ok {
-			c.out.WriteString(block)
+		if c.literalBlock(n.str, indent) {
 			return nil
 		}
-		c.out.WriteString(scalar(n.str))
+		c.scalar(n.str)
 		c.out.WriteByte('\n')
 		return nil
 	default:
@@ -253,10 +338,22 @@ func keyOK(k string) error {
 	return nil
 }
 
+const spaces = "                                                                "
+
 func (c *converter) pad(n int) {
-	for i := 0; i < n; i++ {
-		c.out.WriteByte(' ')
+	for n > len(spaces) {
+		c.out.WriteString(spaces)
+		n -= len(spaces)
 	}
+	c.out.WriteString(spaces[:n])
+}
+
+func (c *converter) scalar(s string) {
+	if plainOK(s) {
+		c.out.WriteString(s)
+		return
+	}
+	c.out.WriteString(strconv.Quote(s))
 }
 
 func (c *converter) peek() byte {
@@ -288,17 +385,92 @@ func (c *converter) str() (string, error) {
 			c.pos++
 			raw := c.in[start:c.pos]
 			if !escaped {
-				return string(raw[1 : len(raw)-1]), nil
+				return c.text(raw[1 : len(raw)-1]), nil
 			}
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
-				return "", err
-			}
-			return s, nil
+			return unescapeJSON(raw[1 : len(raw)-1])
 		}
 		c.pos++
 	}
 	return "", c.errorf("unterminated string")
+}
+
+// unescapeJSON decodes the body of a JSON string that encoding/json wrote.
+func unescapeJSON(b []byte) (string, error) {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] >= utf8.RuneSelf {
+			// As encoding/json reads it: invalid UTF-8 becomes U+FFFD.
+			r, size := utf8.DecodeRune(b[i:])
+			out = utf8.AppendRune(out, r)
+			i += size - 1
+			continue
+		}
+		if b[i] != '\\' {
+			out = append(out, b[i])
+			continue
+		}
+		i++
+		if i >= len(b) {
+			return "", fmt.Errorf("JSON to YAML: bad escape at the end of a string")
+		}
+		switch b[i] {
+		case '"', '\\', '/':
+			out = append(out, b[i])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := hex4(b, i+1)
+			if !ok {
+				return "", fmt.Errorf("JSON to YAML: bad \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(0), false
+				if i+2 < len(b) && b[i+1] == '\\' && b[i+2] == 'u' {
+					r2, ok = hex4(b, i+3)
+				}
+				if d := utf16.DecodeRune(r, r2); ok && d != utf8.RuneError {
+					r = d
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", fmt.Errorf("JSON to YAML: bad escape \\%c", b[i])
+		}
+	}
+	return string(out), nil
+}
+
+func hex4(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }
 
 // special reports whether a plain scalar s could be read as something other
@@ -306,11 +478,16 @@ func (c *converter) str() (string, error) {
 // starts like a number (after a sign) and holds only characters numbers,
 // dates and times are made of. It errs on the side of quoting.
 func special(s string) bool {
-	if len(s) <= 5 {
-		switch strings.ToLower(s) {
-		case "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~":
-			return true
+	switch s[0] {
+	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O', '~':
+		if len(s) <= 5 {
+			for _, w := range [...]string{"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"} {
+				if strings.EqualFold(s, w) {
+					return true
+				}
+			}
 		}
+		return false // not a number either
 	}
 	t := s
 	if t[0] == '+' || t[0] == '-' {
@@ -319,8 +496,7 @@ func special(s string) bool {
 	if t == "" {
 		return false
 	}
-	switch strings.ToLower(t) {
-	case ".inf", ".nan":
+	if strings.EqualFold(t, ".inf") || strings.EqualFold(t, ".nan") {
 		return true
 	}
 	if !(t[0] >= '0' && t[0] <= '9' || t[0] == '.') {
@@ -354,8 +530,9 @@ func plainOK(s string) bool {
 	if s[len(s)-1] == ' ' || s[len(s)-1] == ':' {
 		return false
 	}
-	for i, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) || r > unicode.MaxASCII {
+	for i := 0; i < len(s); i++ {
+		r := s[i]
+		if r < 0x20 || r >= 0x7f { // control characters and non-ASCII
 			return false
 		}
 		switch r {
@@ -378,37 +555,45 @@ func plainOK(s string) bool {
 
 // literalBlock writes a multi-line string as a literal block scalar when
 // that reads back exactly: printable text, no carriage returns, a first line
-// that does not start with a space, at most one final newline.
-func literalBlock(s string, indent int) (string, bool) {
-	if !bytes.ContainsRune([]byte(s), '\n') || s[0] == ' ' || s[0] == '\t' || s[0] == '\n' {
-		return "", false
+// that does not start with a space, at most one final newline. It reports
+// whether it wrote s.
+func (c *converter) literalBlock(s string, indent int) bool {
+	if strings.IndexByte(s, '\n') < 0 || s[0] == ' ' || s[0] == '\t' || s[0] == '\n' {
+		return false
 	}
-	for _, r := range s {
-		if r == '\n' || r == '\t' {
+	for i := 0; i < len(s); i++ {
+		if b := s[i]; b >= 0x20 && b < 0x7f || b == '\n' || b == '\t' {
 			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError || !unicode.IsPrint(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
-			return "", false
+			return false
 		}
+		i += size - 1
 	}
 	body := s
 	header := "|-\n"
 	switch {
 	case len(s) >= 2 && s[len(s)-2:] == "\n\n":
-		return "", false
+		return false
 	case s[len(s)-1] == '\n':
 		header = "|\n"
 		body = s[:len(s)-1]
 	}
-	var b bytes.Buffer
-	b.WriteString(header)
-	pad := bytes.Repeat([]byte(" "), indent+2)
-	for _, line := range bytes.Split([]byte(body), []byte("\n")) {
-		if len(line) > 0 {
-			b.Write(pad)
-			b.Write(line)
+	c.out.WriteString(header)
+	for len(body) > 0 || header != "" {
+		header = ""
+		line := body
+		if i := strings.IndexByte(body, '\n'); i >= 0 {
+			line, body = body[:i], body[i+1:]
+		} else {
+			body = ""
 		}
-		b.WriteByte('\n')
+		if len(line) > 0 {
+			c.pad(indent + 2)
+			c.out.WriteString(line)
+		}
+		c.out.WriteByte('\n')
 	}
-	return b.String(), true
+	return true
 }

@@ -58,3 +58,24 @@ func FuzzYAMLRoundTrip(f *testing.F) {
 		roundTrip(t, map[string]any{"k": s, "l": []any{s, map[string]any{string(key): s}}})
 	})
 }
+
+// FuzzUnescapeJSON checks the converter's string decoding against
+// encoding/json on every string a JSON document can hold.
+func FuzzUnescapeJSON(f *testing.F) {
+	for _, s := range []string{`plain`, `a\nb\t\"c\"\\`, `\u00e9\u2028\/`, `\ud83d\ude00`, `\ud83d x`, `\udc00\ud800`, `\b\f\r`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		var want string
+		if json.Unmarshal([]byte(`"`+body+`"`), &want) != nil {
+			return // not a JSON string body
+		}
+		got, err := unescapeJSON([]byte(body))
+		if err != nil {
+			t.Fatalf("%q: %v", body, err)
+		}
+		if got != want {
+			t.Fatalf("%q: got %q, encoding/json gives %q", body, got, want)
+		}
+	})
+}
