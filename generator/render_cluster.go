@@ -148,14 +148,15 @@ func (r *renderer) platform() {
 		if len(c.Deployments) == 0 {
 			continue
 		}
+		// One file per cluster: a directory of one file per deployment
+		// outgrows what a forge lists.
 		dir := "components/platform/issuers/" + c.Name
-		k := &kusttypes.Kustomization{}
+		issuers := make([]any, 0, len(c.Deployments))
 		for _, d := range c.Deployments {
-			file := d.Namespace + "-" + d.Name + ".yaml"
-			r.yaml(path.Join(dir, file), r.clusterIssuer(c, d))
-			k.Resources = append(k.Resources, file)
+			issuers = append(issuers, r.clusterIssuer(c, d))
 		}
-		r.kustomization(dir, k)
+		r.yaml(dir+"/issuers.yaml", issuers...)
+		r.kustomization(dir, &kusttypes.Kustomization{Resources: []string{"issuers.yaml"}})
 	}
 }
 
