@@ -16,10 +16,10 @@ import (
 // (json tags, omitempty, custom marshalers), then one pass turns that JSON
 // into block-style YAML. Object keys keep the order encoding/json gives
 // (struct order; sorted for maps), except that the top level starts with
-// apiVersion, kind and metadata, and drops an empty status. Strings with
-// line breaks become literal blocks, so scripts and settings read as
-// written. TestYAMLRoundTrip checks that the result decodes to the same
-// JSON.
+// apiVersion, kind and metadata and drops status, and that the empty fields
+// listed in zeroStructs are left out. Strings with line breaks become
+// literal blocks, so scripts and settings read as written.
+// TestYAMLRoundTrip checks that the result decodes to the same JSON.
 func encodeYAML(obj any) ([]byte, error) {
 	return convert(obj, false)
 }
@@ -128,6 +128,12 @@ func empty(n *node) bool {
 	return false
 }
 
+// zeroStructs are fields that Kubernetes' Go types always serialise, as
+// {} when unset, where {} means the same as leaving the field out; they are
+// left out when empty. (Not every {} is noise: emptyDir: {} and
+// selfSigned: {} mean something, so this is a list, not a rule.)
+var zeroStructs = map[string]bool{"strategy": true, "resources": true, "metadata": true, "loadBalancer": true}
+
 // topOrder are the top-level keys written first, in this order.
 var topOrder = []string{"apiVersion", "kind", "metadata", "resources"}
 
@@ -150,7 +156,9 @@ func (c *converter) document() error {
 	}
 	for i, key := range root.keys {
 		v := root.vals[i]
-		if contains(topOrder, key) || key == "status" && v.kind == '{' && len(v.keys) == 0 {
+		// status is the cluster's to write; a Namespace's spec holds only
+		// finalizers, which the API server fills in.
+		if contains(topOrder, key) || key == "status" || key == "spec" && v.kind == '{' && len(v.keys) == 0 && isKind(root, "Namespace") {
 			continue
 		}
 		top.keys = append(top.keys, key)
@@ -166,6 +174,15 @@ func (c *converter) document() error {
 		}
 	}
 	return nil
+}
+
+func isKind(root *node, kind string) bool {
+	for i, k := range root.keys {
+		if k == "kind" {
+			return root.vals[i].kind == '"' && root.vals[i].str == kind
+		}
+	}
+	return false
 }
 
 // parse reads one JSON value (encoding/json's compact output).
@@ -191,7 +208,7 @@ func (c *converter) parse() (*node, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !c.prune || !empty(v) {
+			if !(c.prune && empty(v) || v.kind == '{' && len(v.keys) == 0 && zeroStructs[key]) {
 				n.keys = append(n.keys, key)
 				n.vals = append(n.vals, v)
 			}

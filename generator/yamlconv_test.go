@@ -79,3 +79,43 @@ func FuzzUnescapeJSON(f *testing.F) {
 		}
 	})
 }
+
+// TestYAMLDropsZeroStructs: fields Kubernetes' types serialise as {} when
+// unset are left out, status is never written, and a meaningful {} stays.
+func TestYAMLDropsZeroStructs(t *testing.T) {
+	y, err := encodeYAML(map[string]any{
+		"apiVersion": "apps/v1", "kind": "Deployment",
+		"spec": map[string]any{
+			"strategy": map[string]any{},
+			"template": map[string]any{
+				"metadata": map[string]any{},
+				"spec": map[string]any{
+					"containers": []any{map[string]any{"name": "c", "resources": map[string]any{}}},
+					"volumes":    []any{map[string]any{"name": "tmp", "emptyDir": map[string]any{}}},
+				},
+			},
+		},
+		"status": map[string]any{"loadBalancer": map[string]any{}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `apiVersion: apps/v1
+kind: Deployment
+spec:
+  template:
+    spec:
+      containers:
+      - name: c
+      volumes:
+      - emptyDir: {}
+        name: tmp
+`
+	if diff := cmp.Diff(want, string(y)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	ns, _ := encodeYAML(map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "x"}, "spec": map[string]any{}})
+	if strings.Contains(string(ns), "spec") {
+		t.Errorf("a Namespace's empty spec is written:\n%s", ns)
+	}
+}
