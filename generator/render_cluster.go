@@ -122,14 +122,22 @@ func (r *renderer) platform() {
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{Name: "cert-manager", Labels: managedLabels(nil), Annotations: map[string]string{pruneAnnotation: disabled}},
 		}
+		// Kept when a cluster switches to certManager: existing: pruning
+		// the HelmRelease would uninstall cert-manager under every tenant's
+		// Certificates.
+		keep := func(name string) metav1.ObjectMeta {
+			m := meta2(name, "cert-manager", managedLabels(nil))
+			m.Annotations = map[string]string{pruneAnnotation: disabled}
+			return m
+		}
 		repo := &sourcev1.HelmRepository{
 			TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.HelmRepositoryKind},
-			ObjectMeta: meta2("jetstack", "cert-manager", managedLabels(nil)),
+			ObjectMeta: keep("jetstack"),
 			Spec:       sourcev1.HelmRepositorySpec{URL: "https://charts.jetstack.io", Interval: metav1.Duration{Duration: 12 * time.Hour}},
 		}
 		release := &helmv2.HelmRelease{
 			TypeMeta:   metav1.TypeMeta{APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind},
-			ObjectMeta: meta2("cert-manager", "cert-manager", managedLabels(nil)),
+			ObjectMeta: keep("cert-manager"),
 			Spec: helmv2.HelmReleaseSpec{
 				Interval: metav1.Duration{Duration: time.Hour},
 				Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{

@@ -147,14 +147,13 @@ func TestRiskImmutableService(t *testing.T) {
 func TestRiskDependency(t *testing.T) {
 	r := newFleetRepo(t, false)
 	// prod-eu now uses an existing cert-manager: platform-issuers no longer
-	// waits for platform-cert-manager, which goes (and uninstalls
-	// cert-manager).
+	// waits for platform-cert-manager, which goes. Its HelmRelease and
+	// HelmRepository are protected (prune: disabled), so cert-manager is
+	// not uninstalled and they are not flagged.
 	r.edit("specs/fleet.yaml", "domain: prod-eu.example.com\n      tenants: [billing, hosting]", "domain: prod-eu.example.com\n      tenants: [billing, hosting]\n      certManager: existing")
 	wantRisks(t, r.compare("main", "", false, Options{}),
 		"dependency prod-eu flux-system/platform-issuers",
-		"prune prod-eu Kustomization flux-system/platform-cert-manager",
-		"prune prod-eu HelmRelease cert-manager/cert-manager",
-		"prune prod-eu HelmRepository cert-manager/jetstack")
+		"prune prod-eu Kustomization flux-system/platform-cert-manager")
 }
 
 func TestRiskDependencyBrokenChain(t *testing.T) {
