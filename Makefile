@@ -28,8 +28,10 @@ test-unit: vet
 	$(GO) test ./...
 
 # The real kube-apiserver + kustomize-controller scenarios (test/e2e/README.md).
+# E2E_FLAGS go to "go test", e.g. make test-e2e E2E_FLAGS="-v -run TestUpgrade".
+E2E_FLAGS ?=
 test-e2e:
-	cd test/e2e && ./run.sh
+	cd test/e2e && ./run.sh $(E2E_FLAGS)
 
 test: test-unit test-e2e
 
