@@ -181,9 +181,16 @@ func compareCluster(base, head, main *fluxbuild.Cluster, checkMain bool) (*Clust
 	cd := &ClusterDiff{}
 	switch {
 	case head == nil:
-		cd.Name, cd.Removed = base.Name, true
-		cd.Environment, cd.Branch = base.Values["ENVIRONMENT"], base.Values["GIT_BRANCH"]
-		return cd, nil
+		// fleiogen never deletes flux bootstrap's clusters/<c>/flux-system/,
+		// so the cluster's root Kustomization still applies ./clusters/<c>,
+		// which is now empty of fleiogen's files: Flux prunes them.
+		cd.Removed = true
+		head = &fluxbuild.Cluster{Name: base.Name, Values: base.Values}
+		if root := base.Kustomization(fluxbuild.RootName + "/" + fluxbuild.RootName); root != nil {
+			k := *root
+			k.Objects = nil
+			head.Kustomizations = []*fluxbuild.Kustomization{&k}
+		}
 	case base == nil:
 		cd.Added = true
 	}

@@ -1,6 +1,8 @@
 package review
 
 import (
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -88,15 +90,38 @@ func TestNoiseOnlyChangeRestartsPods(t *testing.T) {
 	}
 }
 
-func TestRemovedClusterChangesNothing(t *testing.T) {
-	rep := Compare(
-		side(&fluxbuild.Cluster{Name: "old", Kustomizations: []*fluxbuild.Kustomization{kust("a", true, cm("x", nil))}}),
-		side(),
-		Options{})
-	if len(rep.Clusters) != 1 || !rep.Clusters[0].Removed || len(rep.Clusters[0].Kustomizations) != 0 || len(rep.Risks) != 0 {
-		t.Errorf("removed cluster: %+v, risks %v", rep.Clusters[0], rep.Risks)
+// TestRemovedClusterPrunes: a cluster removed from the fleet keeps flux
+// bootstrap's flux-system in git, so its root Kustomization prunes what
+// fleiogen applied there; the diff shows that as deletions with prune risks.
+func TestRemovedClusterPrunes(t *testing.T) {
+	root := kust(fluxbuild.RootName, true, &fluxbuild.Object{
+		ID:         fluxbuild.ObjectID{Group: "kustomize.toolkit.fluxcd.io", Kind: "Kustomization", Namespace: "flux-system", Name: "a"},
+		APIVersion: "kustomize.toolkit.fluxcd.io/v1",
+		Content:    map[string]any{"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization", "metadata": map[string]any{"name": "a", "namespace": "flux-system"}},
+	})
+	a := kust("a", true, cm("x", nil), cm("kept", map[string]any{"kustomize.toolkit.fluxcd.io/prune": "disabled"}))
+	a.Parent = root.ID()
+	rep := Compare(side(&fluxbuild.Cluster{Name: "old", Kustomizations: []*fluxbuild.Kustomization{root, a}}), side(), Options{})
+	if len(rep.Clusters) != 1 || !rep.Clusters[0].Removed {
+		t.Fatalf("removed cluster: %+v", rep.Clusters)
 	}
 	if !rep.Changed() {
 		t.Error("a removed cluster is a change")
+	}
+	got := changes(rep.Clusters[0])
+	want := []string{
+		"flux-system/flux-system deleted Kustomization flux-system/a (Flux deletes it (prune))",
+		"flux-system/a deleted ConfigMap default/x (Flux deletes it (prune))",
+	}
+	if len(got) != 3 || !cmp.Equal(got[:2], want) || !strings.Contains(got[2], "ConfigMap default/kept") || !strings.Contains(got[2], "orphaned") {
+		t.Errorf("changes:\n%s", strings.Join(got, "\n"))
+	}
+	var risks []string
+	for _, r := range rep.Risks {
+		risks = append(risks, r.Name+" "+r.Object)
+	}
+	sort.Strings(risks)
+	if !cmp.Equal(risks, []string{"prune ConfigMap default/x", "prune Kustomization flux-system/a"}) {
+		t.Errorf("risks: %v", risks)
 	}
 }

@@ -95,7 +95,7 @@ func (c *ClusterDiff) describe() string {
 func (c *ClusterDiff) status() string {
 	switch {
 	case c.Removed:
-		return "removed from the fleet: Flux on it no longer finds ./clusters/" + c.Name + ", fails, and changes nothing"
+		return "removed from the fleet: flux bootstrap's clusters/" + c.Name + "/flux-system stays in git, so Flux on it prunes what fleiogen applied there (protected objects stay)"
 	case c.Added:
 		return fmt.Sprintf("new cluster: %d Kustomizations to apply after flux bootstrap", len(c.Kustomizations))
 	case len(c.Kustomizations) == 0:
