@@ -97,11 +97,9 @@ func (r *renderer) yaml(path string, objs ...any) {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		y, err := encodeYAML(o)
-		if err != nil && r.err == nil {
+		if err := convert(&b, o, false); err != nil && r.err == nil {
 			r.err = fmt.Errorf("%s: %w", path, err)
 		}
-		b.Write(y)
 	}
 	r.files = append(r.files, File{Path: path, Data: b.Bytes()})
 }

@@ -429,7 +429,32 @@ func checkHostTemplate(t string) error {
 // Host returns the public host of d in env. clusterDomain is substituted
 // for {clusterDomain}; pass "${CLUSTER_DOMAIN}" to leave it to Flux.
 func (env *EnvModel) Host(d *Deployment, clusterDomain string) string {
-	return strings.NewReplacer("{domain}", d.Spec.Domain, "{name}", d.Name, "{namespace}", d.Namespace, "{clusterDomain}", clusterDomain).Replace(env.HostTemplate)
+	t := env.HostTemplate
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(t, '{')
+		if i < 0 {
+			b.WriteString(t)
+			return b.String()
+		}
+		b.WriteString(t[:i])
+		t = t[i:]
+		switch {
+		case strings.HasPrefix(t, "{domain}"):
+			b.WriteString(d.Spec.Domain)
+		case strings.HasPrefix(t, "{name}"):
+			b.WriteString(d.Name)
+		case strings.HasPrefix(t, "{namespace}"):
+			b.WriteString(d.Namespace)
+		case strings.HasPrefix(t, "{clusterDomain}"):
+			b.WriteString(clusterDomain)
+		default: // validation allows no other placeholder
+			b.WriteByte('{')
+			t = t[1:]
+			continue
+		}
+		t = t[strings.IndexByte(t, '}')+1:]
+	}
 }
 
 func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]*FleioDbConnection, redises map[[2]string]*FleioRedisConnection) *Deployment {

@@ -21,34 +21,44 @@ import (
 // literal blocks, so scripts and settings read as written.
 // TestYAMLRoundTrip checks that the result decodes to the same JSON.
 func encodeYAML(obj any) ([]byte, error) {
-	return convert(obj, false)
+	var b bytes.Buffer
+	err := convert(&b, obj, false)
+	return b.Bytes(), err
 }
 
 // encodePatch is encodeYAML for a strategic-merge patch: empty maps, empty
 // lists and nulls are dropped, recursively, because in a patch they would
 // clear the base's field.
 func encodePatch(obj any) ([]byte, error) {
-	return convert(obj, true)
+	var b bytes.Buffer
+	err := convert(&b, obj, true)
+	return b.Bytes(), err
 }
 
 // converters are reused: their buffers, nodes and interned strings make
 // the next conversion allocate little.
 var converters = sync.Pool{New: func() any { return &converter{intern: map[string]string{}} }}
 
-func convert(obj any, prune bool) ([]byte, error) {
+// convert appends obj as YAML to out. On error, out may hold part of it.
+func convert(out *bytes.Buffer, obj any, prune bool) error {
 	c := converters.Get().(*converter)
 	defer converters.Put(c)
 	c.reset(prune)
+	c.out = out
+	defer func() { c.out = nil }()
 	enc := json.NewEncoder(&c.js)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(obj); err != nil {
-		return nil, fmt.Errorf("serialising %T: %w", obj, err)
+		return fmt.Errorf("serialising %T: %w", obj, err)
 	}
 	c.in = bytes.TrimSpace(c.js.Bytes())
+	// The YAML is about as long as the JSON: one allocation, not a series
+	// of doublings.
+	out.Grow(len(c.in) + len(c.in)/4)
 	if err := c.document(); err != nil {
-		return nil, fmt.Errorf("serialising %T: %w", obj, err)
+		return fmt.Errorf("serialising %T: %w", obj, err)
 	}
-	return bytes.Clone(c.out.Bytes()), nil
+	return nil
 }
 
 // node is a parsed JSON value: an object (keys and vals), an array (vals),
@@ -65,7 +75,7 @@ type converter struct {
 	js    bytes.Buffer
 	in    []byte
 	pos   int
-	out   bytes.Buffer
+	out   *bytes.Buffer
 	prune bool
 	// slabs hold the nodes; used counts the nodes handed out. Nodes (and
 	// the capacity of their keys and vals) are reused by the next document.
@@ -79,7 +89,6 @@ const slabSize = 256
 
 func (c *converter) reset(prune bool) {
 	c.js.Reset()
-	c.out.Reset()
 	c.in, c.pos, c.prune = nil, 0, prune
 	for i := 0; i < c.used; i++ {
 		n := &c.slabs[i/slabSize][i%slabSize]
