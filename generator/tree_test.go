@@ -22,6 +22,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/api/krusty"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -503,6 +504,45 @@ func TestStageChain(t *testing.T) {
 			ks := kss[FluxSystem+"/"+TenantKustomization(ns)]
 			if ks == nil || len(ks.Spec.DependsOn) != 1 || ks.Spec.DependsOn[0].Name != PlatformIssuers {
 				t.Errorf("cluster %s: tenant %s must depend on %s", c.Name, ns, PlatformIssuers)
+			}
+		}
+	}
+}
+
+// TestImpersonatedAccountsOutliveTheirStages: kustomize-controller prunes a
+// deleted Kustomization's objects as the ServiceAccount it impersonates and
+// skips pruning when that account is gone. A tenant's stages and its RBAC
+// leave together, so the account and its RoleBinding must not be pruned.
+func TestImpersonatedAccountsOutliveTheirStages(t *testing.T) {
+	for name, tree := range allTrees(t) {
+		protected := map[string]bool{} // kind namespace/name
+		var accounts []string
+		for _, f := range tree.files {
+			for _, doc := range splitDocs(f.Data) {
+				var u struct {
+					Kind     string            `json:"kind"`
+					Metadata metav1.ObjectMeta `json:"metadata"`
+				}
+				if yaml.Unmarshal(doc, &u) != nil {
+					continue
+				}
+				if u.Metadata.Annotations["kustomize.toolkit.fluxcd.io/prune"] == "disabled" {
+					protected[u.Kind+" "+u.Metadata.Namespace+"/"+u.Metadata.Name] = true
+				}
+				ks := &kustomizev1.Kustomization{}
+				if u.Kind == "Kustomization" && yaml.Unmarshal(doc, ks) == nil && ks.Spec.ServiceAccountName != "" {
+					accounts = append(accounts, ks.Namespace+"/"+ks.Spec.ServiceAccountName)
+				}
+			}
+		}
+		if len(accounts) == 0 {
+			t.Fatalf("%s: no Kustomization impersonates an account", name)
+		}
+		for _, a := range accounts {
+			for _, kind := range []string{"ServiceAccount", "RoleBinding"} {
+				if !protected[kind+" "+a] {
+					t.Errorf("%s: %s %s is impersonated but can be pruned", name, kind, a)
+				}
 			}
 		}
 	}
