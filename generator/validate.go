@@ -613,8 +613,12 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 			}
 			if tn == nil {
 				idx := clusterIndex(f, c.Name)
+				with := "no namespace has one in the specs"
+				if len(tenants) > 0 {
+					with = "namespaces with one: " + strings.Join(sortedKeys(tenants), ", ")
+				}
 				v.at(f, fmt.Sprintf("spec.clusters[%d].tenants[%d]", idx, indexOf(f.Spec.Clusters[idx].Tenants, t)),
-					"namespace %q has no FleioDeployment (namespaces with one: %s)", t, strings.Join(sortedKeys(tenants), ", "))
+					"namespace %q has no FleioDeployment (%s)", t, with)
 				continue
 			}
 			for _, d := range tn.Deployments {
