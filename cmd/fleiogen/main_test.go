@@ -87,7 +87,12 @@ func TestInvalidSpecsExitTwoAndWriteNothing(t *testing.T) {
 }
 
 func TestUsageErrors(t *testing.T) {
+	notDir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, args := range [][]string{
+		{"render", "../../examples/fleet", "-o", notDir},
 		{"render", "a", "b"},
 		{"render", "--no-such-flag"},
 		{"frobnicate"},

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,9 @@ Invalid specs are all reported, and nothing is written.`,
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
+			}
+			if fi, err := os.Stat(o.output); err == nil && !fi.IsDir() {
+				return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", o.output))
 			}
 			files, err := loadAndRender(dir)
 			if err != nil {
