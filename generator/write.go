@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -48,8 +50,12 @@ func Write(root string, files []File) (WriteStats, error) {
 		}
 		want[f.Path] = true
 	}
+	disk, err := scan(root, want)
+	if err != nil {
+		return st, err
+	}
 	// Compare with what is on disk, in parallel: a re-render reads the
-	// whole tree.
+	// whole tree. A file the scan did not see is not read.
 	const (
 		write = iota
 		same
@@ -58,6 +64,9 @@ func Write(root string, files []File) (WriteStats, error) {
 	verdict := make([]int, len(files))
 	reasons := make([]string, len(files))
 	parallel(len(files), func(i int) {
+		if !disk.mayExist(files[i].Path) {
+			return
+		}
 		target := filepath.Join(root, filepath.FromSlash(files[i].Path))
 		old, err := os.ReadFile(target)
 		switch {
@@ -70,7 +79,8 @@ func Write(root string, files []File) (WriteStats, error) {
 			}
 		case errors.Is(err, fs.ErrNotExist):
 		default:
-			// A directory where a file should be, or unreadable.
+			// A directory where a file should be, a file where a
+			// directory should be, or unreadable.
 			verdict[i] = refuse
 			reasons[i] = fmt.Sprintf("%s: %v", target, err)
 		}
@@ -87,10 +97,7 @@ func Write(root string, files []File) (WriteStats, error) {
 			todo = append(todo, f)
 		}
 	}
-	stale, temps, err := staleFiles(root, want)
-	if err != nil {
-		return st, err
-	}
+	stale, temps := disk.stale, disk.temps
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return st, fmt.Errorf("nothing was written:\n%s", strings.Join(problems, "\n"))
@@ -100,6 +107,9 @@ func Write(root string, files []File) (WriteStats, error) {
 		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return st, err
 		}
+	}
+	if err := makeDirs(root, todo, disk.dirs); err != nil {
+		return st, err
 	}
 	if err := writeAll(root, todo); err != nil {
 		return st, err
@@ -138,12 +148,44 @@ func isBootstrapPath(p string) bool {
 	return len(parts) >= 3 && parts[0] == "clusters" && parts[2] == "flux-system"
 }
 
-// staleFiles lists generated files under the managed directories that are
-// not wanted, and temporary files left by an interrupted write.
-func staleFiles(root string, want map[string]bool) (stale, temps []string, err error) {
+// onDisk is what scan found under the managed directories, as slash paths
+// relative to the output root.
+type onDisk struct {
+	files map[string]bool // regular files
+	dirs  map[string]bool // directories walked
+	// odd are entries that are neither: symlinks, devices, directories
+	// not walked (hidden ones, flux-system), and managed roots that are not
+	// plain directories. Paths through them are checked one by one.
+	odd          map[string]bool
+	stale, temps []string // absolute paths
+}
+
+// mayExist reports whether p (a slash path) may name something on disk;
+// false means the scan proves that nothing is there.
+func (d *onDisk) mayExist(p string) bool {
+	if d.files[p] || d.dirs[p] || d.odd[p] {
+		return true
+	}
+	top, _, _ := strings.Cut(p, "/")
+	if !slices.Contains(ManagedDirs, top) {
+		return true // not scanned
+	}
+	for dir := path.Dir(p); dir != "."; dir = path.Dir(dir) {
+		if d.files[dir] || d.odd[dir] {
+			return true
+		}
+	}
+	return false
+}
+
+// scan walks the managed directories once: what exists, the generated
+// files that are not wanted (stale), and temporary files left by an
+// interrupted write.
+func scan(root string, want map[string]bool) (*onDisk, error) {
+	d := &onDisk{files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}}
 	for _, top := range ManagedDirs {
 		base := filepath.Join(root, top)
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) && p == base {
 					return fs.SkipDir
@@ -152,31 +194,79 @@ func staleFiles(root string, want map[string]bool) (stale, temps []string, err e
 			}
 			rel, _ := filepath.Rel(root, p)
 			rel = filepath.ToSlash(rel)
-			if d.IsDir() {
-				if isBootstrapPath(rel) || (rel != top && strings.HasPrefix(d.Name(), ".")) {
+			if e.IsDir() {
+				if isBootstrapPath(rel) || (rel != top && strings.HasPrefix(e.Name(), ".")) {
+					d.odd[rel] = true
 					return fs.SkipDir
 				}
+				d.dirs[rel] = true
 				return nil
 			}
-			if !d.Type().IsRegular() || want[rel] {
+			if !e.Type().IsRegular() {
+				d.odd[rel] = true
 				return nil
 			}
-			if strings.HasPrefix(d.Name(), tempPrefix) {
-				temps = append(temps, p)
+			d.files[rel] = true
+			if rel == top {
+				d.odd[rel] = true // a file where a managed directory should be
+			}
+			if want[rel] {
+				return nil
+			}
+			if strings.HasPrefix(e.Name(), tempPrefix) {
+				d.temps = append(d.temps, p)
 				return nil
 			}
 			if generated, err := fileIsGenerated(p); err != nil {
 				return err
 			} else if generated {
-				stale = append(stale, p)
+				d.stale = append(d.stale, p)
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, nil, fmt.Errorf("scanning %s: %w", base, err)
+			return nil, fmt.Errorf("scanning %s: %w", base, err)
 		}
 	}
-	return stale, temps, nil
+	return d, nil
+}
+
+// makeDirs creates the missing directories of files, parents first (those
+// of one depth in parallel), so that writers need not.
+func makeDirs(root string, files []File, have map[string]bool) error {
+	if len(files) == 0 {
+		return nil
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	need := map[string]bool{}
+	for _, f := range files {
+		for dir := path.Dir(f.Path); dir != "." && !have[dir] && !need[dir]; dir = path.Dir(dir) {
+			need[dir] = true
+		}
+	}
+	byDepth := map[int][]string{}
+	maxDepth := 0
+	for dir := range need {
+		n := strings.Count(dir, "/")
+		byDepth[n] = append(byDepth[n], dir)
+		maxDepth = max(maxDepth, n)
+	}
+	for depth := 0; depth <= maxDepth; depth++ {
+		dirs := byDepth[depth]
+		errs := make([]error, len(dirs))
+		parallel(len(dirs), func(i int) {
+			err := os.Mkdir(filepath.Join(root, filepath.FromSlash(dirs[i])), 0o755)
+			if err != nil && !errors.Is(err, fs.ErrExist) {
+				errs[i] = err
+			}
+		})
+		if err := errors.Join(errs...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func fileIsGenerated(p string) (bool, error) {
@@ -215,10 +305,10 @@ func parallel(n int, fn func(i int)) {
 // writeAll writes files in parallel, each atomically.
 func writeAll(root string, files []File) error {
 	errs := make([]error, len(files))
-	var made sync.Map
 	var seq atomic.Int64
+	pid := os.Getpid()
 	parallel(len(files), func(i int) {
-		errs[i] = writeAtomic(root, files[i], &made, &seq)
+		errs[i] = writeAtomic(root, files[i], pid, &seq)
 	})
 	var failed []error
 	for _, err := range errs {
@@ -235,18 +325,12 @@ func writeAll(root string, files []File) error {
 
 // writeAtomic writes f to a temporary file next to its target and renames
 // it over the target.
-func writeAtomic(root string, f File, made *sync.Map, seq *atomic.Int64) error {
+func writeAtomic(root string, f File, pid int, seq *atomic.Int64) error {
 	target := filepath.Join(root, filepath.FromSlash(f.Path))
 	dir := filepath.Dir(target)
-	if _, ok := made.Load(dir); !ok {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return err
-		}
-		made.Store(dir, true)
-	}
 	// The name is unique within this process; O_EXCL refuses anything
 	// already there (a leftover of a killed run is deleted before writing).
-	name := filepath.Join(dir, fmt.Sprintf("%s%d-%d.tmp", tempPrefix, os.Getpid(), seq.Add(1)))
+	name := filepath.Join(dir, fmt.Sprintf("%s%d-%d.tmp", tempPrefix, pid, seq.Add(1)))
 	tmp, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", target, err)
