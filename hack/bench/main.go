@@ -38,6 +38,7 @@ func main() {
 		return
 	}
 	fmt.Printf("%-7s %-6s %10s %10s %9s %11s %9s\n", "N", "render", "wall", "peak RSS", "files", "bytes", "written")
+	var works []string
 	for _, s := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
@@ -60,7 +61,12 @@ func main() {
 		files, size := treeSize(filepath.Join(work, "out-0"))
 		print(n, "full", median(full), files, size)
 		print(n, "again", median(again), files, size)
-		os.RemoveAll(work)
+		// Removed at the end, not now: ext4 allocates inodes slowly for a
+		// few minutes after mass deletions, which would slow the next N.
+		works = append(works, work)
+	}
+	for _, w := range works {
+		os.RemoveAll(w)
 	}
 }
 
