@@ -51,6 +51,9 @@ type Specs struct {
 	Deployments      []*FleioDeployment
 	DbConnections    []*FleioDbConnection
 	RedisConnections []*FleioRedisConnection
+	// Skipped lists, as "file:line: apiVersion kind", the documents of
+	// other API groups that were left alone (see Load).
+	Skipped []string
 	// sources maps each loaded object to where it came from.
 	sources map[any]*Source
 }
@@ -73,6 +76,13 @@ func LoadDir(dir string) (*Specs, error) {
 // order, skipping hidden directories) and decodes each document strictly
 // into its kind. Problems name files as prefix/path. It returns every
 // problem found, not only the first.
+//
+// Specs may live next to other manifests, as in a fleet repository: files
+// fleiogen generated (they start with its header) are not read, and
+// documents of other API groups (a Kustomization, flux bootstrap's files)
+// and YAML without apiVersion and kind (a CI workflow) are skipped and
+// listed in Specs.Skipped. A document that names one of fleiogen's kinds or
+// API groups must be right, or it is an error.
 func Load(fsys fs.FS, prefix string) (*Specs, error) {
 	dir := "."
 	specs := &Specs{sources: map[any]*Source{}}
@@ -104,6 +114,9 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading specs: %w", err)
 		}
+		if IsGenerated(data) {
+			continue // rendered output, not a spec
+		}
 		problems = append(problems, specs.loadFile(path.Join(prefix, f), data)...)
 	}
 	if len(problems) > 0 {
@@ -129,6 +142,27 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 		}
 		problems = append(problems, s.loadDocument(file, doc.Content[0])...)
 	}
+}
+
+// isOurs reports whether a document is meant for fleiogen: it names one of
+// fleiogen's API groups or kinds, or has a kind but no apiVersion.
+func isOurs(apiVersion, kind string) bool {
+	if apiVersion == "" {
+		return kind != ""
+	}
+	group, _, _ := strings.Cut(apiVersion, "/")
+	if !strings.Contains(apiVersion, "/") {
+		group = "" // the core group: "v1"
+	}
+	fleioGroup, _, _ := strings.Cut(FleioAPIVersion, "/")
+	fleetGroup, _, _ := strings.Cut(FleetAPIVersion, "/")
+	switch {
+	case group == fleioGroup || group == fleetGroup:
+		return true
+	case kind == KindFleioDeployment || kind == KindFleioDbConnection || kind == KindFleioRedisConnection || kind == KindFleet:
+		return true // one of ours under a wrong apiVersion
+	}
+	return false
 }
 
 // yamlErrorLine extracts "line N" from a yaml.v3 error message.
@@ -167,6 +201,10 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	}
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
+	if !isOurs(apiVersion, kind) {
+		s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: %s %s", file, root.Line, apiVersion, kind))
+		return nil
+	}
 	var target any
 	switch {
 	case apiVersion == FleioAPIVersion && kind == KindFleioDeployment:

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 const validFleet = `apiVersion: fleiogen.io/v1alpha1
@@ -324,5 +326,45 @@ func TestOperatorYAMLLoadsUnchanged(t *testing.T) {
 	}
 	if d.Release.String() != DefaultVersion {
 		t.Errorf("default version: got %s, want %s", d.Release, DefaultVersion)
+	}
+}
+
+// TestSpecsLiveInAFleetRepository: specs next to the rendered tree, flux
+// bootstrap's files and a CI workflow load; only fleiogen's own documents
+// are read, and the others are listed as skipped.
+func TestSpecsLiveInAFleetRepository(t *testing.T) {
+	fsys := fstest.MapFS{
+		"fleet.yaml":   {Data: []byte(validFleet)},
+		"billing.yaml": {Data: []byte(validBilling)},
+		// Rendered output (generated header): not read at all.
+		"clusters/staging/platform.yaml": {Data: []byte(Header + "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata: {name: x}\n")},
+		"components/fleio/x/job.yaml":    {Data: []byte(Header + "this: [is not even valid\n")},
+		// flux bootstrap's files and a plain kustomization.
+		"clusters/staging/flux-system/gotk-sync.yaml": {Data: []byte("apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata: {name: flux-system}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: y}\n")},
+		"apps/kustomization.yaml":                     {Data: []byte("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n")},
+		// A CI workflow: YAML with neither apiVersion nor kind.
+		"ci/review.yaml": {Data: []byte("name: review\non: [pull_request]\n")},
+	}
+	specs, err := Load(fsys, "repo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Validate(specs); err != nil {
+		t.Fatalf("specs in a fleet repository refused:\n%v", err)
+	}
+	want := []string{
+		"repo/apps/kustomization.yaml:1: kustomize.config.k8s.io/v1beta1 Kustomization",
+		"repo/ci/review.yaml:1:  ",
+		"repo/clusters/staging/flux-system/gotk-sync.yaml:1: source.toolkit.fluxcd.io/v1 GitRepository",
+		"repo/clusters/staging/flux-system/gotk-sync.yaml:5: v1 ConfigMap",
+	}
+	if diff := cmp.Diff(want, specs.Skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+
+	// One of fleiogen's kinds under a wrong apiVersion is an error, not skipped.
+	bad := fstest.MapFS{"fleet.yaml": {Data: []byte(validFleet)}, "billing.yaml": {Data: []byte(strings.Replace(validBilling, "k8s.fleio.com/v1", "v1", 1))}}
+	if _, err := Load(bad, "specs"); err == nil || !strings.Contains(err.Error(), `unsupported apiVersion "v1"`) {
+		t.Errorf("a FleioDbConnection with apiVersion v1 must be refused, got %v", err)
 	}
 }

@@ -52,7 +52,7 @@ a "# Kustomization namespace/name" comment line. The output is byte-stable.
 			if o.stage != "" && !slices.Contains(generator.Stages, o.stage) {
 				return withCode(ExitInput, fmt.Errorf("--stage %q: unknown stage (stages: %s)", o.stage, strings.Join(generator.Stages, ", ")))
 			}
-			m, err := loadModel(dir)
+			m, err := loadModel(dir, io.Discard)
 			if err != nil {
 				return err
 			}

@@ -34,7 +34,7 @@ pull request whose tree is out of date. It writes nothing.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			files, err := loadAndRender(dir)
+			files, err := loadAndRender(dir, errOut)
 			if err != nil {
 				return err
 			}

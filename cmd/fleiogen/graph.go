@@ -39,7 +39,7 @@ with -o dot.`,
 			if o.format != "mermaid" && o.format != "dot" {
 				return withCode(ExitInput, fmt.Errorf("-o %q: unknown format (mermaid, dot)", o.format))
 			}
-			m, err := loadModel(dir)
+			m, err := loadModel(dir, io.Discard)
 			if err != nil {
 				return err
 			}

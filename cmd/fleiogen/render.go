@@ -39,7 +39,7 @@ Invalid specs are all reported, and nothing is written.`,
 			if fi, err := os.Stat(o.output); err == nil && !fi.IsDir() {
 				return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", o.output))
 			}
-			files, err := loadAndRender(dir)
+			files, err := loadAndRender(dir, errOut)
 			if err != nil {
 				return err
 			}
@@ -58,10 +58,15 @@ Invalid specs are all reported, and nothing is written.`,
 
 // loadModel loads and validates the specs under dir; invalid specs are an
 // input error.
-func loadModel(dir string) (*generator.Model, error) {
+// loadModel loads and validates the specs under dir. Documents that are not
+// fleiogen's (other API groups, plain YAML) are skipped and counted on notes.
+func loadModel(dir string, notes io.Writer) (*generator.Model, error) {
 	specs, err := generator.LoadDir(dir)
 	if err != nil {
 		return nil, withCode(ExitInput, err)
+	}
+	if n := len(specs.Skipped); n > 0 {
+		fmt.Fprintf(notes, "note: skipped %d YAML document(s) that are not fleiogen specs (first: %s)\n", n, specs.Skipped[0])
 	}
 	m, err := generator.Validate(specs)
 	if err != nil {
@@ -70,8 +75,8 @@ func loadModel(dir string) (*generator.Model, error) {
 	return m, nil
 }
 
-func loadAndRender(dir string) ([]generator.File, error) {
-	m, err := loadModel(dir)
+func loadAndRender(dir string, notes io.Writer) ([]generator.File, error) {
+	m, err := loadModel(dir, notes)
 	if err != nil {
 		return nil, err
 	}

@@ -8,7 +8,7 @@ import (
 )
 
 // NewValidateCmd builds "fleiogen validate".
-func NewValidateCmd(out, _ io.Writer) *cobra.Command {
+func NewValidateCmd(out, errOut io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "validate [DIR]",
 		Short: "Check the specs under DIR without writing anything",
@@ -21,7 +21,7 @@ reports every problem as file:line: field: message, and writes nothing.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			m, err := loadModel(dir)
+			m, err := loadModel(dir, errOut)
 			if err != nil {
 				return err
 			}
