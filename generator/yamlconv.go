@@ -402,21 +402,25 @@ func (c *converter) str() (string, error) {
 	c.pos++
 	escaped := false
 	for c.pos < len(c.in) {
-		switch c.in[c.pos] {
-		case '\\':
-			escaped = true
-			c.pos += 2
-			continue
-		case '"':
-			c.pos++
-			raw := c.in[start:c.pos]
-			if !escaped {
-				return c.text(raw[1 : len(raw)-1]), nil
-			}
-			return unescapeJSON(raw[1 : len(raw)-1])
+		// Jump to the next quote or backslash.
+		rest := c.in[c.pos:]
+		q := bytes.IndexByte(rest, '"')
+		if q < 0 {
+			break
 		}
-		c.pos++
+		if b := bytes.IndexByte(rest[:q], '\\'); b >= 0 {
+			escaped = true
+			c.pos += b + 2
+			continue
+		}
+		c.pos += q + 1
+		raw := c.in[start:c.pos]
+		if !escaped {
+			return c.text(raw[1 : len(raw)-1]), nil
+		}
+		return unescapeJSON(raw[1 : len(raw)-1])
 	}
+	c.pos = len(c.in)
 	return "", c.errorf("unterminated string")
 }
 
@@ -529,12 +533,20 @@ func special(s string) bool {
 		return false
 	}
 	for i := 0; i < len(t); i++ {
-		if !strings.ContainsRune("0123456789abcdefABCDEF_:.+-xXoOTtZz ", rune(t[i])) {
+		if !numberByte[t[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// numberByte marks the bytes numbers, dates and times are made of.
+var numberByte = func() (t [256]bool) {
+	for _, c := range "0123456789abcdefABCDEF_:.+-xXoOTtZz " {
+		t[c] = true
+	}
+	return t
+}()
 
 // scalar writes s as a plain scalar where YAML reads that back as the same
 // string, and double-quoted otherwise.
@@ -544,6 +556,21 @@ func scalar(s string) string {
 	}
 	return strconv.Quote(s)
 }
+
+// plainByte marks the bytes that never need a look at their neighbours in
+// a plain scalar: letters, digits and a few punctuation marks.
+var plainByte = func() (t [256]bool) {
+	for c := 'a'; c <= 'z'; c++ {
+		t[c], t[c-'a'+'A'] = true, true
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = true
+	}
+	for _, c := range "-_./=+()~^$;<>?!@%&*'\"|` " {
+		t[c] = true
+	}
+	return t
+}()
 
 func plainOK(s string) bool {
 	if s == "" || special(s) {
@@ -558,6 +585,9 @@ func plainOK(s string) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		r := s[i]
+		if plainByte[r] {
+			continue
+		}
 		if r < 0x20 || r >= 0x7f { // control characters and non-ASCII
 			return false
 		}
