@@ -43,6 +43,15 @@ var Stages = []string{"preflight", "config", "database", "license", "app"}
 // Render turns the model into the files of the fleet repository, sorted by
 // path. It is pure: it reads nothing and writes nothing.
 func Render(m *Model) ([]File, error) {
+	files, _, err := RenderSkipping(m, nil)
+	return files, err
+}
+
+// RenderSkipping is Render without the files of the deployments in skip
+// (their components/fleio/<namespace>/<name>/ files, which depend only on
+// the deployment and the Fleet). It also returns each rendered
+// deployment's files.
+func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deployment][]File, error) {
 	r := &renderer{m: m}
 	r.clusters()
 	r.platform()
@@ -54,6 +63,9 @@ func Render(m *Model) ([]File, error) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
 	for i, d := range m.Deployments {
+		if _, ok := skip[d]; ok {
+			continue
+		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
@@ -64,22 +76,26 @@ func Render(m *Model) ([]File, error) {
 		}()
 	}
 	wg.Wait()
+	byDeployment := map[*Deployment][]File{}
 	for i := range parts {
 		if errs[i] != nil {
-			return nil, errs[i]
+			return nil, nil, errs[i]
 		}
 		r.files = append(r.files, parts[i]...)
+		if parts[i] != nil {
+			byDeployment[m.Deployments[i]] = parts[i]
+		}
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, nil, r.err
 	}
 	sort.Slice(r.files, func(i, j int) bool { return r.files[i].Path < r.files[j].Path })
 	for i := 1; i < len(r.files); i++ {
 		if r.files[i].Path == r.files[i-1].Path {
-			return nil, fmt.Errorf("internal error: %s rendered twice", r.files[i].Path)
+			return nil, nil, fmt.Errorf("internal error: %s rendered twice", r.files[i].Path)
 		}
 	}
-	return r.files, nil
+	return r.files, byDeployment, nil
 }
 
 // renderer collects files and the first error.

@@ -556,3 +556,38 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+// TestDeploymentFilesStayInItsDirectory: the render cache skips a
+// deployment's own files; they must all sit in its components directory,
+// and rendering while skipping must leave exactly the other files.
+func TestDeploymentFilesStayInItsDirectory(t *testing.T) {
+	m, all := renderDir(t, filepath.Join(repoRoot, "examples/fleet"))
+	_, byDeployment, err := RenderSkipping(m, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip := map[*Deployment][]string{}
+	for _, d := range m.Deployments {
+		dir := "components/fleio/" + d.Namespace + "/" + d.Name + "/"
+		if len(byDeployment[d]) == 0 {
+			t.Fatalf("%s/%s rendered no file", d.Namespace, d.Name)
+		}
+		for _, f := range byDeployment[d] {
+			if !strings.HasPrefix(f.Path, dir) {
+				t.Errorf("%s/%s renders %s, outside %s", d.Namespace, d.Name, f.Path, dir)
+			}
+		}
+		skip[d] = nil
+	}
+	rest, _, err := RenderSkipping(m, skip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, fs := range byDeployment {
+		n += len(fs)
+	}
+	if len(rest)+n != len(all) {
+		t.Errorf("skipping every deployment leaves %d files; %d rendered in all, %d by deployments", len(rest), len(all), n)
+	}
+}

@@ -39,8 +39,21 @@ type WriteStats struct {
 //
 // Every check runs before the first change: if one fails, nothing changes.
 func Write(root string, files []File) (WriteStats, error) {
-	st := WriteStats{Files: len(files)}
-	want := make(map[string]bool, len(files))
+	return WriteKeeping(root, files, nil)
+}
+
+// WriteKeeping is Write for a tree that also holds the files in keep,
+// already checked to be right on disk (see RenderCache): they are neither
+// read, written nor deleted.
+func WriteKeeping(root string, files []File, keep []string) (WriteStats, error) {
+	st := WriteStats{Files: len(files) + len(keep), Unchanged: len(keep)}
+	want := make(map[string]bool, len(files)+len(keep))
+	for _, p := range keep {
+		if err := checkRelPath(p); err != nil {
+			return st, err
+		}
+		want[p] = true
+	}
 	for _, f := range files {
 		if err := checkRelPath(f.Path); err != nil {
 			return st, err

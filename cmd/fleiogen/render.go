@@ -11,7 +11,8 @@ import (
 )
 
 type renderOptions struct {
-	output string
+	output  string
+	noCache bool
 }
 
 // NewRenderCmd builds "fleiogen render".
@@ -24,7 +25,13 @@ func NewRenderCmd(out, errOut io.Writer) *cobra.Command {
 and components/ under the output directory. Files already up to date are not
 touched; generated files that the specs no longer produce are deleted; files
 without fleiogen's header and clusters/*/flux-system/ are never touched.
-Invalid specs are all reported, and nothing is written.`,
+Invalid specs are all reported, and nothing is written.
+
+A re-render skips the FleioDeployments whose specs, Fleet and fleiogen
+binary are unchanged and whose files on disk still have the content they
+were rendered with (checked by SHA-256 hashes kept in $FLEIOGEN_CACHE, by
+default the user cache directory's fleiogen/). --no-cache renders
+everything; "fleiogen check" never uses the cache.`,
 		Example: `  # Render the bundled examples into the repository root
   fleiogen render examples/fleet -o .
 
@@ -39,13 +46,37 @@ Invalid specs are all reported, and nothing is written.`,
 			if fi, err := os.Stat(o.output); err == nil && !fi.IsDir() {
 				return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", o.output))
 			}
-			files, err := loadAndRender(dir, errOut)
+			specs, m, err := loadSpecs(dir, errOut)
 			if err != nil {
 				return err
 			}
-			st, err := generator.Write(o.output, files)
+			var cache *generator.RenderCache
+			if !o.noCache {
+				if cdir, err := generator.DefaultCacheDir(); err == nil {
+					cache, _ = generator.OpenRenderCache(cdir) // none: render everything
+				}
+			}
+			var unchanged map[*generator.Deployment][]string
+			var keys map[*generator.Deployment]string
+			if cache != nil {
+				unchanged, keys = cache.Lookup(o.output, specs.Fleet, m)
+			}
+			files, byDeployment, err := generator.RenderSkipping(m, unchanged)
 			if err != nil {
 				return withCode(ExitFailure, err)
+			}
+			var keep []string
+			for _, d := range m.Deployments {
+				keep = append(keep, unchanged[d]...)
+			}
+			st, err := generator.WriteKeeping(o.output, files, keep)
+			if err != nil {
+				return withCode(ExitFailure, err)
+			}
+			if cache != nil {
+				for d, fs := range byDeployment {
+					cache.Store(keys[d], fs)
+				}
 			}
 			fmt.Fprintf(errOut, "rendered %d files into %s: %d written, %d unchanged, %d deleted\n",
 				st.Files, o.output, st.Written, st.Unchanged, st.Deleted)
@@ -53,6 +84,7 @@ Invalid specs are all reported, and nothing is written.`,
 		},
 	}
 	cmd.Flags().StringVarP(&o.output, "output", "o", ".", "directory to render clusters/, tenants/ and components/ into")
+	cmd.Flags().BoolVar(&o.noCache, "no-cache", false, "render every FleioDeployment, ignoring the render cache")
 	return cmd
 }
 
@@ -61,18 +93,23 @@ Invalid specs are all reported, and nothing is written.`,
 // loadModel loads and validates the specs under dir. Documents that are not
 // fleiogen's (other API groups, plain YAML) are skipped and counted on notes.
 func loadModel(dir string, notes io.Writer) (*generator.Model, error) {
+	_, m, err := loadSpecs(dir, notes)
+	return m, err
+}
+
+func loadSpecs(dir string, notes io.Writer) (*generator.Specs, *generator.Model, error) {
 	specs, err := generator.LoadDir(dir)
 	if err != nil {
-		return nil, withCode(ExitInput, err)
+		return nil, nil, withCode(ExitInput, err)
 	}
 	if n := len(specs.Skipped); n > 0 {
 		fmt.Fprintf(notes, "note: skipped %d YAML document(s) that are not fleiogen specs (first: %s)\n", n, specs.Skipped[0])
 	}
 	m, err := generator.Validate(specs)
 	if err != nil {
-		return nil, withCode(ExitInput, err)
+		return nil, nil, withCode(ExitInput, err)
 	}
-	return m, nil
+	return specs, m, nil
 }
 
 func loadAndRender(dir string, notes io.Writer) ([]generator.File, error) {
