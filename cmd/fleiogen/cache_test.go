@@ -29,26 +29,13 @@ func treeOf(t *testing.T, root string) map[string]string {
 	return out
 }
 
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	for rel, data := range treeOf(t, src) {
-		p := filepath.Join(dst, rel)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // TestRenderCacheNeverChangesTheResult: after every kind of change a
 // re-render that uses the cache leaves the same tree as a render without
 // it, and the cache skips only what is unchanged.
 func TestRenderCacheNeverChangesTheResult(t *testing.T) {
 	t.Setenv("FLEIOGEN_CACHE", t.TempDir())
 	specs := t.TempDir()
-	copyTree(t, "../../examples/fleet", specs)
+	copyDir(t, "../../examples/fleet", specs)
 	out, fresh := t.TempDir(), t.TempDir()
 	render := func(step string, args ...string) string {
 		t.Helper()
@@ -85,27 +72,10 @@ func TestRenderCacheNeverChangesTheResult(t *testing.T) {
 	same("after hand edits")
 
 	// A spec change in one deployment, then a Fleet change for all.
-	spec := filepath.Join(specs, "billing/fleio.yaml")
-	data, err := os.ReadFile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(data), "enableBackups: yes") {
-		t.Fatal("test setup: billing/fleio.yaml has no enableBackups: yes")
-	}
-	if err := os.WriteFile(spec, []byte(strings.Replace(string(data), "enableBackups: yes", "enableBackups: no", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	replaceIn(t, filepath.Join(specs, "billing/fleio.yaml"), "enableBackups: yes", "enableBackups: no")
 	render("backups off", "-o", out)
 	same("backups off")
-	fleet := filepath.Join(specs, "fleet.yaml")
-	data, err = os.ReadFile(fleet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(fleet, []byte(strings.Replace(string(data), "className: nginx", "className: traefik", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	replaceIn(t, filepath.Join(specs, "fleet.yaml"), "className: nginx", "className: traefik")
 	render("ingress class", "-o", out)
 	same("ingress class")
 }
