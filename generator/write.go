@@ -196,9 +196,48 @@ func (d *onDisk) mayExist(p string) bool {
 // interrupted write.
 func scan(root string, want map[string]bool) (*onDisk, error) {
 	d := &onDisk{files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}}
+	err := WalkManaged(root, func(p, rel string, e fs.DirEntry) error {
+		top, _, _ := strings.Cut(rel, "/")
+		if e.IsDir() {
+			if isBootstrapPath(rel) || (rel != top && strings.HasPrefix(e.Name(), ".")) {
+				d.odd[rel] = true
+				return fs.SkipDir
+			}
+			d.dirs[rel] = true
+			return nil
+		}
+		if !e.Type().IsRegular() {
+			d.odd[rel] = true
+			return nil
+		}
+		d.files[rel] = true
+		if rel == top {
+			d.odd[rel] = true // a file where a managed directory should be
+		}
+		if want[rel] {
+			return nil
+		}
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			d.temps = append(d.temps, p)
+			return nil
+		}
+		if generated, err := fileIsGenerated(p); err != nil {
+			return err
+		} else if generated {
+			d.stale = append(d.stale, p)
+		}
+		return nil
+	})
+	return d, err
+}
+
+// WalkManaged walks the managed directories under root (those that exist),
+// calling fn with each entry's path, its slash path relative to root, and
+// the entry; fn may return fs.SkipDir as for filepath.WalkDir.
+func WalkManaged(root string, fn func(path, rel string, d fs.DirEntry) error) error {
 	for _, top := range ManagedDirs {
 		base := filepath.Join(root, top)
-		err := filepath.WalkDir(base, func(p string, e fs.DirEntry, err error) error {
+		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if errors.Is(err, fs.ErrNotExist) && p == base {
 					return fs.SkipDir
@@ -206,42 +245,13 @@ func scan(root string, want map[string]bool) (*onDisk, error) {
 				return err
 			}
 			rel, _ := filepath.Rel(root, p)
-			rel = filepath.ToSlash(rel)
-			if e.IsDir() {
-				if isBootstrapPath(rel) || (rel != top && strings.HasPrefix(e.Name(), ".")) {
-					d.odd[rel] = true
-					return fs.SkipDir
-				}
-				d.dirs[rel] = true
-				return nil
-			}
-			if !e.Type().IsRegular() {
-				d.odd[rel] = true
-				return nil
-			}
-			d.files[rel] = true
-			if rel == top {
-				d.odd[rel] = true // a file where a managed directory should be
-			}
-			if want[rel] {
-				return nil
-			}
-			if strings.HasPrefix(e.Name(), tempPrefix) {
-				d.temps = append(d.temps, p)
-				return nil
-			}
-			if generated, err := fileIsGenerated(p); err != nil {
-				return err
-			} else if generated {
-				d.stale = append(d.stale, p)
-			}
-			return nil
+			return fn(p, filepath.ToSlash(rel), d)
 		})
 		if err != nil {
-			return nil, fmt.Errorf("scanning %s: %w", base, err)
+			return fmt.Errorf("scanning %s: %w", base, err)
 		}
 	}
-	return d, nil
+	return nil
 }
 
 // makeDirs creates the missing directories of files, parents first (those

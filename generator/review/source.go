@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -170,38 +169,24 @@ func inTree(p string) bool {
 // readTreeDir reads the rendered tree under dir on disk.
 func readTreeDir(dir string) ([]generator.File, error) {
 	var files []generator.File
-	for _, top := range generator.ManagedDirs {
-		base := filepath.Join(dir, top)
-		err := filepath.WalkDir(base, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if errors.Is(err, fs.ErrNotExist) && p == base {
-					return fs.SkipDir
-				}
-				return err
+	err := generator.WalkManaged(dir, func(p, rel string, d fs.DirEntry) error {
+		if d.IsDir() {
+			if !inTree(rel) {
+				return fs.SkipDir
 			}
-			rel, _ := filepath.Rel(dir, p)
-			rel = filepath.ToSlash(rel)
-			if d.IsDir() {
-				if !inTree(rel) {
-					return fs.SkipDir
-				}
-				return nil
-			}
-			if !d.Type().IsRegular() || !inTree(rel) || rel == top {
-				return nil
-			}
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			files = append(files, generator.File{Path: rel, Data: data})
 			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("reading %s: %w", base, err)
 		}
-	}
-	return files, nil
+		if !d.Type().IsRegular() || !inTree(rel) || !strings.Contains(rel, "/") {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		files = append(files, generator.File{Path: rel, Data: data})
+		return nil
+	})
+	return files, err
 }
 
 // Build builds every cluster of every side, sides and clusters in
