@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -269,6 +270,8 @@ func makeDirs(root string, files []File, have map[string]bool) error {
 			need[dir] = true
 		}
 	}
+	// By depth, parents first; within a depth, one worker per parent, as
+	// creating entries in one directory serialises on its lock.
 	byDepth := map[int][]string{}
 	maxDepth := 0
 	for dir := range need {
@@ -277,12 +280,15 @@ func makeDirs(root string, files []File, have map[string]bool) error {
 		maxDepth = max(maxDepth, n)
 	}
 	for depth := 0; depth <= maxDepth; depth++ {
-		dirs := byDepth[depth]
-		errs := make([]error, len(dirs))
-		parallel(len(dirs), func(i int) {
-			err := os.Mkdir(filepath.Join(root, filepath.FromSlash(dirs[i])), 0o755)
-			if err != nil && !errors.Is(err, fs.ErrExist) {
-				errs[i] = err
+		groups := groupByDir(byDepth[depth], func(s string) string { return s })
+		errs := make([]error, len(groups))
+		parallel(len(groups), func(g int) {
+			for _, dir := range groups[g] {
+				err := os.Mkdir(filepath.Join(root, filepath.FromSlash(dir)), 0o755)
+				if err != nil && !errors.Is(err, fs.ErrExist) {
+					errs[g] = err
+					return
+				}
 			}
 		})
 		if err := errors.Join(errs...); err != nil {
@@ -290,6 +296,24 @@ func makeDirs(root string, files []File, have map[string]bool) error {
 		}
 	}
 	return nil
+}
+
+// groupByDir groups items by the directory of their slash path, each group
+// in the items' order, the groups in the order of their first item.
+func groupByDir[T any](items []T, pathOf func(T) string) [][]T {
+	index := map[string]int{}
+	var groups [][]T
+	for _, it := range items {
+		dir := path.Dir(pathOf(it))
+		g, ok := index[dir]
+		if !ok {
+			g = len(groups)
+			index[dir] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], it)
+	}
+	return groups
 }
 
 func fileIsGenerated(p string) (bool, error) {
@@ -325,49 +349,47 @@ func parallel(n int, fn func(i int)) {
 	wg.Wait()
 }
 
-// writeAll writes files in parallel, each atomically.
+// writeAll writes files in parallel, each atomically, one worker per
+// directory at a time.
 func writeAll(root string, files []File) error {
-	errs := make([]error, len(files))
+	groups := groupByDir(files, func(f File) string { return f.Path })
+	errs := make([][]error, len(groups))
 	var seq atomic.Int64
-	pid := os.Getpid()
-	parallel(len(files), func(i int) {
-		errs[i] = writeAtomic(root, files[i], pid, &seq)
+	prefix := tempPrefix + strconv.Itoa(os.Getpid()) + "-"
+	parallel(len(groups), func(g int) {
+		for _, f := range groups[g] {
+			if err := writeAtomic(root, f, prefix, &seq); err != nil {
+				errs[g] = append(errs[g], err)
+			}
+		}
 	})
 	var failed []error
-	for _, err := range errs {
-		if err != nil {
-			if len(failed) == 10 {
-				failed = append(failed, errors.New("(more errors left out)"))
-				break
-			}
-			failed = append(failed, err)
+	for _, err := range slices.Concat(errs...) {
+		if len(failed) == 10 {
+			failed = append(failed, errors.New("(more errors left out)"))
+			break
 		}
+		failed = append(failed, err)
 	}
 	return errors.Join(failed...)
 }
 
 // writeAtomic writes f to a temporary file next to its target and renames
 // it over the target.
-func writeAtomic(root string, f File, pid int, seq *atomic.Int64) error {
+func writeAtomic(root string, f File, prefix string, seq *atomic.Int64) error {
 	target := filepath.Join(root, filepath.FromSlash(f.Path))
-	dir := filepath.Dir(target)
 	// The name is unique within this process; O_EXCL refuses anything
 	// already there (a leftover of a killed run is deleted before writing).
-	name := filepath.Join(dir, fmt.Sprintf("%s%d-%d.tmp", tempPrefix, pid, seq.Add(1)))
-	tmp, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	name := filepath.Join(filepath.Dir(target), prefix+strconv.FormatInt(seq.Add(1), 10)+".tmp")
+	err := createExcl(name, f.Data)
+	if err == nil {
+		err = rename(name, target)
+		if err != nil {
+			os.Remove(name)
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", target, err)
-	}
-	_, werr := tmp.Write(f.Data)
-	if cerr := tmp.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(name, target)
-	}
-	if werr != nil {
-		os.Remove(name)
-		return fmt.Errorf("writing %s: %w", target, werr)
 	}
 	return nil
 }

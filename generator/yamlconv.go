@@ -2,8 +2,8 @@ package generator
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,16 +46,11 @@ func convert(out *bytes.Buffer, obj any, prune bool) error {
 	c.reset(prune)
 	c.out = out
 	defer func() { c.out = nil }()
-	enc := json.NewEncoder(&c.js)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(obj); err != nil {
+	root, err := c.encode(reflect.ValueOf(obj))
+	if err != nil {
 		return fmt.Errorf("serialising %T: %w", obj, err)
 	}
-	c.in = bytes.TrimSpace(c.js.Bytes())
-	// The YAML is about as long as the JSON: one allocation, not a series
-	// of doublings.
-	out.Grow(len(c.in) + len(c.in)/4)
-	if err := c.document(); err != nil {
+	if err := c.document(root); err != nil {
 		return fmt.Errorf("serialising %T: %w", obj, err)
 	}
 	return nil
@@ -72,8 +67,10 @@ type node struct {
 }
 
 type converter struct {
-	js    bytes.Buffer
+	// in and pos are the JSON being parsed (see viaJSON); lits holds the
+	// text of numbers encoded directly.
 	in    []byte
+	lits  []byte
 	pos   int
 	out   *bytes.Buffer
 	prune bool
@@ -88,7 +85,7 @@ type converter struct {
 const slabSize = 256
 
 func (c *converter) reset(prune bool) {
-	c.js.Reset()
+	c.lits = c.lits[:0]
 	c.in, c.pos, c.prune = nil, 0, prune
 	for i := 0; i < c.used; i++ {
 		n := &c.slabs[i/slabSize][i%slabSize]
@@ -146,11 +143,7 @@ var zeroStructs = map[string]bool{"strategy": true, "resources": true, "metadata
 // topOrder are the top-level keys written first, in this order.
 var topOrder = []string{"apiVersion", "kind", "metadata", "resources"}
 
-func (c *converter) document() error {
-	root, err := c.parse()
-	if err != nil {
-		return err
-	}
+func (c *converter) document(root *node) error {
 	if root.kind != '{' {
 		return c.value(root, 0, false)
 	}

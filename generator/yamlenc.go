@@ -1,0 +1,414 @@
+package generator
+
+import (
+	"encoding"
+	"encoding/base64"
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// This file builds the converter's node tree straight from Go values, the
+// way encoding/json would see them: json tags, omitempty, omitzero,
+// embedded structs, nil versus empty. It is the fast path for the
+// Kubernetes and Flux types fleiogen renders; anything it does not handle
+// itself (custom marshalers such as metav1.Time, resource.Quantity and
+// intstr.IntOrString, floats, maps with non-string keys, ambiguous or
+// ",string" fields) goes through encoding/json and the JSON parser, so the
+// result is always what encoding/json would have written.
+// TestDirectEncodingMatchesJSON holds the two paths to the same output.
+
+var (
+	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
+	textMarshaler = reflect.TypeFor[encoding.TextMarshaler]()
+	zeroer        = reflect.TypeFor[interface{ IsZero() bool }]()
+)
+
+// structInfo is how encoding/json writes a struct type.
+type structInfo struct {
+	fields []fieldInfo
+	// viaJSON: a case this encoder leaves to encoding/json.
+	viaJSON bool
+}
+
+type fieldInfo struct {
+	name      string
+	index     []int
+	omitEmpty bool
+	omitZero  bool
+	isZero    func(reflect.Value) bool
+}
+
+var structInfos sync.Map // reflect.Type -> *structInfo
+
+// How encoding/json would marshal a type: with a MarshalJSON or
+// MarshalText method of the value, or of its address when the value is
+// addressable, or by its kind.
+const (
+	byKind = iota + 1
+	addrJSON
+	valueJSON
+	addrText
+	valueText
+)
+
+var marshalers sync.Map // reflect.Type -> int
+
+// marshalerOf is encoding/json's choice for t, in its order: a pointer
+// method first, JSON before text. (addr* also stands for a type with both
+// a pointer and a value method; encode checks.)
+func marshalerOf(t reflect.Type) int {
+	if m, ok := marshalers.Load(t); ok {
+		return m.(int)
+	}
+	m := byKind
+	byAddr := t.Kind() != reflect.Pointer
+	switch {
+	case byAddr && reflect.PointerTo(t).Implements(jsonMarshaler):
+		m = addrJSON
+	case t.Implements(jsonMarshaler):
+		m = valueJSON
+	case byAddr && reflect.PointerTo(t).Implements(textMarshaler):
+		m = addrText
+	case t.Implements(textMarshaler):
+		m = valueText
+	}
+	marshalers.Store(t, m)
+	return m
+}
+
+func structInfoOf(t reflect.Type) *structInfo {
+	if si, ok := structInfos.Load(t); ok {
+		return si.(*structInfo)
+	}
+	si := buildStructInfo(t)
+	actual, _ := structInfos.LoadOrStore(t, si)
+	return actual.(*structInfo)
+}
+
+// buildStructInfo lists t's fields in encoding/json's order. Promoted
+// fields whose names clash are encoding/json's dominance rules territory:
+// such a type is left to encoding/json rather than reimplementing them.
+func buildStructInfo(t reflect.Type) *structInfo {
+	si := &structInfo{}
+	seen := map[string]bool{}
+	var walk func(t reflect.Type, index []int, depth int)
+	walk = func(t reflect.Type, index []int, depth int) {
+		if depth > 8 {
+			si.viaJSON = true
+			return
+		}
+		for i := 0; i < t.NumField(); i++ {
+			sf := t.Field(i)
+			if sf.Anonymous {
+				ft := sf.Type
+				if ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if !sf.IsExported() && ft.Kind() != reflect.Struct {
+					continue
+				}
+			} else if !sf.IsExported() {
+				continue
+			}
+			tag := sf.Tag.Get("json")
+			if tag == "-" {
+				continue
+			}
+			name, opts, _ := strings.Cut(tag, ",")
+			idx := append(slices.Clip(index), i)
+			if name == "" && sf.Anonymous && indirect(sf.Type).Kind() == reflect.Struct {
+				if sf.Type.Kind() == reflect.Pointer {
+					// A nil embedded pointer hides its fields; rare
+					// enough to leave to encoding/json.
+					si.viaJSON = true
+					return
+				}
+				walk(sf.Type, idx, depth+1)
+				continue
+			}
+			if name == "" {
+				name = sf.Name
+			}
+			if !validName(name) || hasOpt(opts, "string") || seen[name] {
+				si.viaJSON = true
+				return
+			}
+			seen[name] = true
+			f := fieldInfo{name: name, index: idx, omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero")}
+			if f.omitZero {
+				f.isZero = zeroFunc(sf.Type)
+			}
+			si.fields = append(si.fields, f)
+		}
+	}
+	walk(t, nil, 0)
+	return si
+}
+
+func indirect(t reflect.Type) reflect.Type {
+	if t.Kind() == reflect.Pointer {
+		return t.Elem()
+	}
+	return t
+}
+
+func hasOpt(opts, want string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == want {
+			return true
+		}
+	}
+	return false
+}
+
+// validName accepts the tag names Kubernetes types use; anything unusual
+// goes to encoding/json, which has the full rules.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.' || c == '$' || c == '/') {
+			return false
+		}
+	}
+	return true
+}
+
+// zeroFunc is encoding/json's omitzero test for type t.
+func zeroFunc(t reflect.Type) func(reflect.Value) bool {
+	type isZeroer = interface{ IsZero() bool }
+	switch {
+	case t.Kind() == reflect.Interface && t.Implements(zeroer):
+		return func(v reflect.Value) bool {
+			return v.IsNil() || v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil() || v.Interface().(isZeroer).IsZero()
+		}
+	case t.Kind() == reflect.Pointer && t.Implements(zeroer):
+		return func(v reflect.Value) bool { return v.IsNil() || v.Interface().(isZeroer).IsZero() }
+	case t.Implements(zeroer):
+		return func(v reflect.Value) bool { return v.Interface().(isZeroer).IsZero() }
+	case reflect.PointerTo(t).Implements(zeroer):
+		return func(v reflect.Value) bool {
+			if !v.CanAddr() {
+				v2 := reflect.New(v.Type()).Elem()
+				v2.Set(v)
+				v = v2
+			}
+			return v.Addr().Interface().(isZeroer).IsZero()
+		}
+	}
+	return reflect.Value.IsZero
+}
+
+// isEmptyValue is encoding/json's omitempty test.
+func isEmptyValue(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Array, reflect.Map, reflect.Slice, reflect.String:
+		return v.Len() == 0
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Interface, reflect.Pointer:
+		return v.IsZero()
+	}
+	return false
+}
+
+// encode returns the node encoding/json's output for v would parse into,
+// with the converter's object filters (zeroStructs, prune) applied.
+func (c *converter) encode(v reflect.Value) (*node, error) {
+	if !v.IsValid() {
+		return c.literal("null"), nil
+	}
+	t := v.Type()
+	switch marshalerOf(t) {
+	case addrJSON, addrText:
+		if v.CanAddr() {
+			return c.viaJSON(v.Addr().Interface())
+		}
+		if t.Implements(jsonMarshaler) || t.Implements(textMarshaler) {
+			return c.viaJSON(v.Interface())
+		}
+	case valueJSON, valueText:
+		return c.viaJSON(v.Interface())
+	}
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return c.literal("null"), nil
+		}
+		return c.encode(v.Elem())
+	case reflect.String:
+		n := c.newNode('"')
+		n.str = validUTF8(v.String())
+		return n, nil
+	case reflect.Bool:
+		if v.Bool() {
+			return c.literal("true"), nil
+		}
+		return c.literal("false"), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		start := len(c.lits)
+		c.lits = strconv.AppendInt(c.lits, v.Int(), 10)
+		return c.rawNode(start), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		start := len(c.lits)
+		c.lits = strconv.AppendUint(c.lits, v.Uint(), 10)
+		return c.rawNode(start), nil
+	case reflect.Struct:
+		si := structInfoOf(t)
+		if si.viaJSON {
+			return c.viaJSONValue(v)
+		}
+		n := c.newNode('{')
+		for i := range si.fields {
+			f := &si.fields[i]
+			fv := v.FieldByIndex(f.index)
+			if f.omitEmpty && isEmptyValue(fv) || f.omitZero && f.isZero(fv) {
+				continue
+			}
+			child, err := c.encode(fv)
+			if err != nil {
+				return nil, err
+			}
+			c.add(n, f.name, child)
+		}
+		return n, nil
+	case reflect.Map:
+		if v.IsNil() {
+			return c.literal("null"), nil
+		}
+		kt := t.Key()
+		if kt.Kind() != reflect.String || kt.Implements(textMarshaler) || reflect.PointerTo(kt).Implements(textMarshaler) {
+			return c.viaJSON(v.Interface())
+		}
+		type entry struct {
+			key string
+			val reflect.Value
+		}
+		entries := make([]entry, 0, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			entries = append(entries, entry{it.Key().String(), it.Value()})
+		}
+		slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+		n := c.newNode('{')
+		for _, e := range entries {
+			child, err := c.encode(e.val)
+			if err != nil {
+				return nil, err
+			}
+			c.add(n, validUTF8(e.key), child)
+		}
+		return n, nil
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.IsNil() {
+			return c.literal("null"), nil
+		}
+		if t.Elem().Kind() == reflect.Uint8 {
+			if v.Kind() == reflect.Array || reflect.PointerTo(t.Elem()).Implements(jsonMarshaler) || reflect.PointerTo(t.Elem()).Implements(textMarshaler) {
+				return c.viaJSONValue(v)
+			}
+			n := c.newNode('"')
+			n.str = base64.StdEncoding.EncodeToString(v.Bytes())
+			return n, nil
+		}
+		n := c.newNode('[')
+		for i := 0; i < v.Len(); i++ {
+			child, err := c.encode(v.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			n.vals = append(n.vals, child)
+		}
+		return n, nil
+	}
+	// Floats (encoding/json has its own format), and the kinds it
+	// refuses (channels, functions, complex numbers).
+	return c.viaJSONValue(v)
+}
+
+// add appends key: child to the object n unless the object filters drop it
+// (the same test the JSON parser applies).
+func (c *converter) add(n *node, key string, child *node) {
+	if c.prune && empty(child) || child.kind == '{' && len(child.keys) == 0 && zeroStructs[key] {
+		return
+	}
+	n.keys = append(n.keys, key)
+	n.vals = append(n.vals, child)
+}
+
+func (c *converter) literal(s string) *node {
+	n := c.newNode(0)
+	switch s {
+	case "null":
+		n.raw = nullJSON
+	case "true":
+		n.raw = trueJSON
+	default:
+		n.raw = falseJSON
+	}
+	return n
+}
+
+var nullJSON, trueJSON, falseJSON = []byte("null"), []byte("true"), []byte("false")
+
+// rawNode is a literal node over c.lits[start:]. Earlier nodes keep their
+// bytes when c.lits grows: they hold the old array.
+func (c *converter) rawNode(start int) *node {
+	n := c.newNode(0)
+	n.raw = c.lits[start:len(c.lits):len(c.lits)]
+	return n
+}
+
+// viaJSONValue is viaJSON for v, through its address when it has one, so
+// that pointer-receiver marshalers inside it run as they would in place.
+func (c *converter) viaJSONValue(v reflect.Value) (*node, error) {
+	if v.CanAddr() {
+		return c.viaJSON(v.Addr().Interface())
+	}
+	return c.viaJSON(v.Interface())
+}
+
+// viaJSON encodes obj with encoding/json and parses the result.
+func (c *converter) viaJSON(obj any) (*node, error) {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		return nil, err
+	}
+	in, pos := c.in, c.pos
+	c.in, c.pos = []byte(strings.TrimSpace(b.String())), 0
+	n, err := c.parse()
+	if err == nil && c.pos != len(c.in) {
+		err = c.errorf("trailing data")
+	}
+	c.in, c.pos = in, pos
+	return n, err
+}
+
+// validUTF8 is s as encoding/json writes it: each byte of an invalid
+// UTF-8 sequence becomes U+FFFD.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
+}
