@@ -105,19 +105,24 @@ type renderer struct {
 	err   error
 }
 
+// fileBuffers are reused for every file; each file's Data is an exact copy.
+var fileBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
 // yaml adds a file holding objs as one YAML stream.
 func (r *renderer) yaml(path string, objs ...any) {
-	var b bytes.Buffer
+	b := fileBuffers.Get().(*bytes.Buffer)
+	defer fileBuffers.Put(b)
+	b.Reset()
 	b.WriteString(Header)
 	for i, o := range objs {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
-		if err := convert(&b, o, false); err != nil && r.err == nil {
+		if err := convert(b, o, false); err != nil && r.err == nil {
 			r.err = fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	r.files = append(r.files, File{Path: path, Data: b.Bytes()})
+	r.files = append(r.files, File{Path: path, Data: bytes.Clone(b.Bytes())})
 }
 
 // kustomization adds dir/kustomization.yaml.

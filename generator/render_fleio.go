@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -620,7 +621,7 @@ func escapeJSONStrings(v any) any {
 // escaped, true/false/null as True/False/None, objects with sorted keys.
 func pythonLiteral(raw json.RawMessage) (string, error) {
 	var v any
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&v); err != nil {
 		return "", fmt.Errorf("not a value fleiogen can write as Python: %w", err)

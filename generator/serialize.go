@@ -1,6 +1,9 @@
 package generator
 
-import "bytes"
+import (
+	"bytes"
+	"sync"
+)
 
 // Header starts every YAML file fleiogen writes; the writer deletes only
 // files that start with it.
@@ -22,6 +25,11 @@ type File struct {
 
 // patchYAML serialises a partial object as a strategic-merge patch.
 func patchYAML(obj any) (string, error) {
-	out, err := encodePatch(obj)
-	return string(out), err
+	b := patchBuffers.Get().(*bytes.Buffer)
+	defer patchBuffers.Put(b)
+	b.Reset()
+	err := convert(b, obj, true)
+	return b.String(), err
 }
+
+var patchBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -71,6 +71,7 @@ type converter struct {
 	// text of numbers encoded directly.
 	in    []byte
 	lits  []byte
+	types map[reflect.Type]*encTypeInfo
 	pos   int
 	out   *bytes.Buffer
 	prune bool

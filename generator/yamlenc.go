@@ -9,7 +9,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
+
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // This file builds the converter's node tree straight from Go values, the
@@ -57,6 +62,48 @@ const (
 )
 
 var marshalers sync.Map // reflect.Type -> int
+
+// Types whose MarshalJSON the encoder does itself, and pointers to them.
+// TestDirectEncodingHostileValues checks each against its MarshalJSON.
+const (
+	quantity = iota + 100
+	duration
+	intOrString
+	pointerToFast
+)
+
+var fastTypes = map[reflect.Type]int{
+	reflect.TypeFor[resource.Quantity]():  quantity,
+	reflect.TypeFor[metav1.Duration]():    duration,
+	reflect.TypeFor[intstr.IntOrString](): intOrString,
+}
+
+// encTypeInfo is what encode needs to know about a type; each converter
+// keeps its own map of them, as a lookup per value is the hot path.
+type encTypeInfo struct {
+	marshal int
+	si      *structInfo // for structs
+}
+
+func (c *converter) typeInfo(t reflect.Type) *encTypeInfo {
+	if ti, ok := c.types[t]; ok {
+		return ti
+	}
+	ti := &encTypeInfo{marshal: marshalerOf(t)}
+	if m, ok := fastTypes[t]; ok {
+		ti.marshal = m
+	} else if t.Kind() == reflect.Pointer && fastTypes[t.Elem()] != 0 {
+		ti.marshal = pointerToFast
+	}
+	if t.Kind() == reflect.Struct {
+		ti.si = structInfoOf(t)
+	}
+	if c.types == nil {
+		c.types = map[reflect.Type]*encTypeInfo{}
+	}
+	c.types[t] = ti
+	return ti
+}
 
 // marshalerOf is encoding/json's choice for t, in its order: a pointer
 // method first, JSON before text. (addr* also stands for a type with both
@@ -228,7 +275,33 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 		return c.literal("null"), nil
 	}
 	t := v.Type()
-	switch marshalerOf(t) {
+	ti := c.typeInfo(t)
+	switch ti.marshal {
+	case quantity:
+		q := v.Interface().(resource.Quantity)
+		n := c.newNode('"')
+		n.str = q.String() // what Quantity.MarshalJSON writes
+		return n, nil
+	case duration:
+		n := c.newNode('"')
+		n.str = time.Duration(v.Field(0).Int()).String() // metav1.Duration.MarshalJSON
+		return n, nil
+	case intOrString:
+		if ios := v.Interface().(intstr.IntOrString); ios.Type == intstr.Int {
+			start := len(c.lits)
+			c.lits = strconv.AppendInt(c.lits, int64(ios.IntVal), 10)
+			return c.rawNode(start), nil
+		} else if ios.Type == intstr.String {
+			n := c.newNode('"')
+			n.str = validUTF8(ios.StrVal)
+			return n, nil
+		}
+		return c.viaJSON(v.Interface()) // its error
+	case pointerToFast:
+		if v.IsNil() {
+			return c.literal("null"), nil
+		}
+		return c.encode(v.Elem())
 	case addrJSON, addrText:
 		if v.CanAddr() {
 			return c.viaJSON(v.Addr().Interface())
@@ -263,7 +336,7 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 		c.lits = strconv.AppendUint(c.lits, v.Uint(), 10)
 		return c.rawNode(start), nil
 	case reflect.Struct:
-		si := structInfoOf(t)
+		si := ti.si
 		if si.viaJSON {
 			return c.viaJSONValue(v)
 		}

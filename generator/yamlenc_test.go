@@ -36,19 +36,34 @@ func viaJSONYAML(obj any, prune bool) (string, error) {
 	return out.String(), nil
 }
 
+// sameAsJSON checks that obj encodes, and exactly as through encoding/json.
 func sameAsJSON(t *testing.T, what string, obj any) {
 	t.Helper()
 	for _, prune := range []bool{false, true} {
 		want, werr := viaJSONYAML(obj, prune)
+		if werr != nil {
+			t.Fatalf("%s: encoding/json fails: %v", what, werr)
+		}
 		var got bytes.Buffer
-		gerr := convert(&got, obj, prune)
-		if (werr == nil) != (gerr == nil) {
-			t.Errorf("%s (prune %v): error %v, through encoding/json %v", what, prune, gerr, werr)
+		if err := convert(&got, obj, prune); err != nil {
+			t.Errorf("%s (prune %v): %v", what, prune, err)
 			continue
 		}
-		if diff := cmp.Diff(want, got.String()); werr == nil && diff != "" {
+		if diff := cmp.Diff(want, got.String()); diff != "" {
 			t.Errorf("%s (prune %v): direct encoding differs from encoding/json's (-json +direct):\n%s", what, prune, diff)
 		}
+	}
+}
+
+// failsAsJSON checks that obj is an error, as it is for encoding/json.
+func failsAsJSON(t *testing.T, what string, obj any) {
+	t.Helper()
+	if _, err := viaJSONYAML(obj, false); err == nil {
+		t.Fatalf("%s: encoding/json does not fail", what)
+	}
+	var got bytes.Buffer
+	if err := convert(&got, obj, false); err == nil {
+		t.Errorf("%s: no error; encoding/json gives one", what)
 	}
 }
 
@@ -181,5 +196,15 @@ func TestDirectEncodingHostileValues(t *testing.T) {
 			Volumes: []corev1.Volume{{Name: "tmp", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 		}}},
 	})
-	sameAsJSON(t, "unsupported", map[string]any{"ch": make(chan int)})
+	failsAsJSON(t, "a channel", map[string]any{"ch": make(chan int)})
+	failsAsJSON(t, "a bad IntOrString", map[string]any{"x": intstr.IntOrString{Type: 7}})
+	// The types whose MarshalJSON the encoder does itself.
+	q := resource.MustParse("1000m")
+	sameAsJSON(t, "fast types", map[string]any{
+		"q": q, "qp": &q, "nilq": (*resource.Quantity)(nil), "milli": *resource.NewMilliQuantity(1500, resource.DecimalSI),
+		"bin": *resource.NewQuantity(3*1024*1024, resource.BinarySI), "zero": resource.Quantity{},
+		"int": intstr.FromInt32(8080), "str": intstr.FromString("http\xff"), "neg": intstr.FromInt32(-1),
+		"d": metav1.Duration{Duration: 90 * time.Second}, "dp": &metav1.Duration{}, "nild": (*metav1.Duration)(nil),
+		"list": []any{resource.MustParse("2Gi"), intstr.FromString("x")},
+	})
 }
