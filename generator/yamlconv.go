@@ -71,7 +71,6 @@ type converter struct {
 	// text of numbers encoded directly.
 	in    []byte
 	lits  []byte
-	types map[reflect.Type]*encTypeInfo
 	pos   int
 	out   *bytes.Buffer
 	prune bool

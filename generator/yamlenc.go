@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -43,6 +44,8 @@ type structInfo struct {
 type fieldInfo struct {
 	name      string
 	index     []int
+	typ       reflect.Type
+	ti        atomic.Pointer[encTypeInfo]
 	omitEmpty bool
 	omitZero  bool
 	isZero    func(reflect.Value) bool
@@ -78,16 +81,25 @@ var fastTypes = map[reflect.Type]int{
 	reflect.TypeFor[intstr.IntOrString](): intOrString,
 }
 
-// encTypeInfo is what encode needs to know about a type; each converter
-// keeps its own map of them, as a lookup per value is the hot path.
+// encTypeInfo is what encode needs to know about a type. elem caches the
+// element type's info of pointers, slices, arrays and maps; struct fields
+// cache theirs in fieldInfo: a lookup per value would be the hot path.
 type encTypeInfo struct {
 	marshal int
 	si      *structInfo // for structs
+	elem    atomic.Pointer[encTypeInfo]
+	// stringMap: a map whose keys and values are plain strings (labels,
+	// annotations, data), read without reflection.
+	stringMap bool
 }
 
-func (c *converter) typeInfo(t reflect.Type) *encTypeInfo {
-	if ti, ok := c.types[t]; ok {
-		return ti
+var encTypeInfos sync.Map // reflect.Type -> *encTypeInfo
+
+var stringMapType = reflect.TypeFor[map[string]string]()
+
+func typeInfoOf(t reflect.Type) *encTypeInfo {
+	if ti, ok := encTypeInfos.Load(t); ok {
+		return ti.(*encTypeInfo)
 	}
 	ti := &encTypeInfo{marshal: marshalerOf(t)}
 	if m, ok := fastTypes[t]; ok {
@@ -98,11 +110,24 @@ func (c *converter) typeInfo(t reflect.Type) *encTypeInfo {
 	if t.Kind() == reflect.Struct {
 		ti.si = structInfoOf(t)
 	}
-	if c.types == nil {
-		c.types = map[reflect.Type]*encTypeInfo{}
+	ti.stringMap = t.Kind() == reflect.Map && t.ConvertibleTo(stringMapType) &&
+		marshalerOf(t.Key()) == byKind && marshalerOf(t.Elem()) == byKind
+	actual, _ := encTypeInfos.LoadOrStore(t, ti)
+	return actual.(*encTypeInfo)
+}
+
+// encodeAs encodes v, of static type t, caching t's info in slot. A value
+// of interface type is encoded by its dynamic type.
+func (c *converter) encodeAs(v reflect.Value, t reflect.Type, slot *atomic.Pointer[encTypeInfo]) (*node, error) {
+	if t.Kind() == reflect.Interface {
+		return c.encode(v)
 	}
-	c.types[t] = ti
-	return ti
+	ti := slot.Load()
+	if ti == nil {
+		ti = typeInfoOf(t)
+		slot.Store(ti)
+	}
+	return c.encodeWith(v, ti)
 }
 
 // marshalerOf is encoding/json's choice for t, in its order: a pointer
@@ -186,11 +211,10 @@ func buildStructInfo(t reflect.Type) *structInfo {
 				return
 			}
 			seen[name] = true
-			f := fieldInfo{name: name, index: idx, omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero")}
-			if f.omitZero {
+			si.fields = append(si.fields, fieldInfo{name: name, index: idx, typ: sf.Type, omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero")})
+			if f := &si.fields[len(si.fields)-1]; f.omitZero {
 				f.isZero = zeroFunc(sf.Type)
 			}
-			si.fields = append(si.fields, f)
 		}
 	}
 	walk(t, nil, 0)
@@ -274,8 +298,12 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 	if !v.IsValid() {
 		return c.literal("null"), nil
 	}
+	return c.encodeWith(v, typeInfoOf(v.Type()))
+}
+
+// encodeWith is encode for a v whose type's info is ti.
+func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) {
 	t := v.Type()
-	ti := c.typeInfo(t)
 	switch ti.marshal {
 	case quantity:
 		q := v.Interface().(resource.Quantity)
@@ -301,7 +329,7 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 		if v.IsNil() {
 			return c.literal("null"), nil
 		}
-		return c.encode(v.Elem())
+		return c.encodeAs(v.Elem(), t.Elem(), &ti.elem)
 	case addrJSON, addrText:
 		if v.CanAddr() {
 			return c.viaJSON(v.Addr().Interface())
@@ -313,7 +341,12 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 		return c.viaJSON(v.Interface())
 	}
 	switch v.Kind() {
-	case reflect.Pointer, reflect.Interface:
+	case reflect.Pointer:
+		if v.IsNil() {
+			return c.literal("null"), nil
+		}
+		return c.encodeAs(v.Elem(), t.Elem(), &ti.elem)
+	case reflect.Interface:
 		if v.IsNil() {
 			return c.literal("null"), nil
 		}
@@ -347,7 +380,7 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 			if f.omitEmpty && isEmptyValue(fv) || f.omitZero && f.isZero(fv) {
 				continue
 			}
-			child, err := c.encode(fv)
+			child, err := c.encodeAs(fv, f.typ, &f.ti)
 			if err != nil {
 				return nil, err
 			}
@@ -357,6 +390,9 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 	case reflect.Map:
 		if v.IsNil() {
 			return c.literal("null"), nil
+		}
+		if ti.stringMap {
+			return c.stringMap(v.Convert(stringMapType).Interface().(map[string]string)), nil
 		}
 		kt := t.Key()
 		if kt.Kind() != reflect.String || kt.Implements(textMarshaler) || reflect.PointerTo(kt).Implements(textMarshaler) {
@@ -373,7 +409,7 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 		slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
 		n := c.newNode('{')
 		for _, e := range entries {
-			child, err := c.encode(e.val)
+			child, err := c.encodeAs(e.val, t.Elem(), &ti.elem)
 			if err != nil {
 				return nil, err
 			}
@@ -394,7 +430,7 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 		}
 		n := c.newNode('[')
 		for i := 0; i < v.Len(); i++ {
-			child, err := c.encode(v.Index(i))
+			child, err := c.encodeAs(v.Index(i), t.Elem(), &ti.elem)
 			if err != nil {
 				return nil, err
 			}
@@ -405,6 +441,22 @@ func (c *converter) encode(v reflect.Value) (*node, error) {
 	// Floats (encoding/json has its own format), and the kinds it
 	// refuses (channels, functions, complex numbers).
 	return c.viaJSONValue(v)
+}
+
+// stringMap encodes a map of plain strings, keys sorted.
+func (c *converter) stringMap(m map[string]string) *node {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	n := c.newNode('{')
+	for _, k := range keys {
+		child := c.newNode('"')
+		child.str = validUTF8(m[k])
+		c.add(n, validUTF8(k), child)
+	}
+	return n
 }
 
 // add appends key: child to the object n unless the object filters drop it
