@@ -71,6 +71,7 @@ type converter struct {
 	// text of numbers encoded directly.
 	in    []byte
 	lits  []byte
+	top   node // the reordered top level of a document
 	pos   int
 	out   *bytes.Buffer
 	prune bool
@@ -147,7 +148,8 @@ func (c *converter) document(root *node) error {
 	if root.kind != '{' {
 		return c.value(root, 0, false)
 	}
-	top := &node{kind: '{'}
+	top := &c.top
+	top.kind, top.keys, top.vals = '{', top.keys[:0], top.vals[:0]
 	for _, k := range topOrder {
 		for i, key := range root.keys {
 			if key == k {

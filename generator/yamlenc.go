@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -72,13 +73,15 @@ const (
 	quantity = iota + 100
 	duration
 	intOrString
+	resourceList
 	pointerToFast
 )
 
 var fastTypes = map[reflect.Type]int{
-	reflect.TypeFor[resource.Quantity]():  quantity,
-	reflect.TypeFor[metav1.Duration]():    duration,
-	reflect.TypeFor[intstr.IntOrString](): intOrString,
+	reflect.TypeFor[resource.Quantity]():   quantity,
+	reflect.TypeFor[metav1.Duration]():     duration,
+	reflect.TypeFor[intstr.IntOrString]():  intOrString,
+	reflect.TypeFor[corev1.ResourceList](): resourceList,
 }
 
 // encTypeInfo is what encode needs to know about a type. elem caches the
@@ -325,6 +328,8 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 			return n, nil
 		}
 		return c.viaJSON(v.Interface()) // its error
+	case resourceList:
+		return c.resourceList(v.Interface().(corev1.ResourceList)), nil
 	case pointerToFast:
 		if v.IsNil() {
 			return c.literal("null"), nil
@@ -392,7 +397,11 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 			return c.literal("null"), nil
 		}
 		if ti.stringMap {
-			return c.stringMap(v.Convert(stringMapType).Interface().(map[string]string)), nil
+			if t == stringMapType {
+				return c.stringMap(v.Interface().(map[string]string)), nil
+			}
+			// Not v.Convert: that copies an addressable map header.
+			return c.stringMap(reflect.ValueOf(v.Interface()).Convert(stringMapType).Interface().(map[string]string)), nil
 		}
 		kt := t.Key()
 		if kt.Kind() != reflect.String || kt.Implements(textMarshaler) || reflect.PointerTo(kt).Implements(textMarshaler) {
@@ -454,6 +463,26 @@ func (c *converter) stringMap(m map[string]string) *node {
 	for _, k := range keys {
 		child := c.newNode('"')
 		child.str = validUTF8(m[k])
+		c.add(n, validUTF8(k), child)
+	}
+	return n
+}
+
+// resourceList encodes requests or limits: a map of Quantities.
+func (c *converter) resourceList(m corev1.ResourceList) *node {
+	if m == nil {
+		return c.literal("null")
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, string(k))
+	}
+	slices.Sort(keys)
+	n := c.newNode('{')
+	for _, k := range keys {
+		q := m[corev1.ResourceName(k)]
+		child := c.newNode('"')
+		child.str = q.String()
 		c.add(n, validUTF8(k), child)
 	}
 	return n
