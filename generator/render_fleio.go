@@ -699,6 +699,25 @@ func pyTemplateFunc(v any) (string, error) {
 		// quoted, not escaped, so that Flux substitutes the variable.
 		return "'" + string(h) + "'", nil
 	}
+	// The common cases without the JSON round trip (which would turn
+	// invalid UTF-8 into U+FFFD, as validUTF8 does).
+	switch t := v.(type) {
+	case string:
+		var b strings.Builder
+		writePython(&b, validUTF8(t))
+		return escapeVars(b.String()), nil
+	case int:
+		return strconv.Itoa(t), nil
+	case int32:
+		return strconv.FormatInt(int64(t), 10), nil
+	case int64:
+		return strconv.FormatInt(t, 10), nil
+	case bool:
+		if t {
+			return "True", nil
+		}
+		return "False", nil
+	}
 	raw, err := json.Marshal(v)
 	if err != nil {
 		return "", err

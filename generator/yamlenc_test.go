@@ -208,3 +208,23 @@ func TestDirectEncodingHostileValues(t *testing.T) {
 		"list": []any{resource.MustParse("2Gi"), intstr.FromString("x")},
 	})
 }
+
+// TestPyTemplateFuncShortcuts: the "py" template function's shortcuts
+// for strings, integers and booleans give what the JSON round trip gives.
+func TestPyTemplateFuncShortcuts(t *testing.T) {
+	for _, v := range []any{"", "plain", "it's", `back\slash`, "new\nline\ttab\r", "${VAR} $$", "ünï \u2028", "bad \xff utf8", "\x00\x7f",
+		0, -7, 1 << 40, int32(-3), int64(9), true, false} {
+		got, err := pyTemplateFunc(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := json.Marshal(v)
+		lit, err := pythonLiteral(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := escapeVars(lit); got != want {
+			t.Errorf("py %#v = %q, through JSON %q", v, got, want)
+		}
+	}
+}
