@@ -1,8 +1,10 @@
 // Command bench measures "fleiogen render" as users run it: a whole process
 // on a synthetic fleet of N FleioDeployments across 3 clusters. For each N
-// it reports wall time and peak resident memory (from the child's rusage),
-// the files and bytes written, and the same for a re-render with no spec
-// change.
+// it reports wall time, CPU time (user and system) and peak resident memory
+// (from the child's rusage), the files and bytes written, and the same for
+// a re-render with no spec change. The "write" line is the floor the file
+// system sets: generator.Write putting the same files, already in memory,
+// into an empty directory, in this process.
 //
 //	go run ./hack/bench -fleiogen bin/fleiogen -n 10,100,1000,10000
 package main
@@ -19,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/fleiogen/fleiogen/generator"
 )
 
 func main() {
@@ -37,7 +41,7 @@ func main() {
 		}
 		return
 	}
-	fmt.Printf("%-7s %-6s %10s %10s %9s %11s %9s\n", "N", "render", "wall", "peak RSS", "files", "bytes", "written")
+	fmt.Printf("%-7s %-6s %9s %8s %8s %10s %9s %11s %9s\n", "N", "run", "wall", "user", "sys", "peak RSS", "files", "bytes", "written")
 	var works []string
 	for _, s := range strings.Split(*ns, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -61,6 +65,7 @@ func main() {
 		files, size := treeSize(filepath.Join(work, "out-0"))
 		print(n, "full", median(full), files, size)
 		print(n, "again", median(again), files, size)
+		print(n, "write", writeFloor(filepath.Join(work, "out-0"), filepath.Join(work, "floor")), files, size)
 		// Removed at the end, not now: ext4 allocates inodes slowly for a
 		// few minutes after mass deletions, which would slow the next N.
 		works = append(works, work)
@@ -71,9 +76,41 @@ func main() {
 }
 
 type result struct {
-	wall    time.Duration
-	rssKiB  int64
-	written string
+	wall, user, sys time.Duration
+	rssKiB          int64
+	written         string
+}
+
+// writeFloor reads the tree under from into memory and times
+// generator.Write putting it into the empty directory to.
+func writeFloor(from, to string) result {
+	var files []generator.File
+	err := filepath.WalkDir(from, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(from, p)
+		files = append(files, generator.File{Path: filepath.ToSlash(rel), Data: data})
+		return err
+	})
+	if err != nil {
+		fail(err)
+	}
+	var before, after syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
+	start := time.Now()
+	st, err := generator.Write(to, files)
+	if err != nil {
+		fail(err)
+	}
+	wall := time.Since(start)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &after)
+	return result{wall: wall, user: tvDiff(after.Utime, before.Utime), sys: tvDiff(after.Stime, before.Stime), written: strconv.Itoa(st.Written)}
+}
+
+func tvDiff(a, b syscall.Timeval) time.Duration {
+	return time.Duration(a.Nano() - b.Nano())
 }
 
 func measure(bin, specs, out string) result {
@@ -86,11 +123,12 @@ func measure(bin, specs, out string) result {
 	}
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	user, sys := cmd.ProcessState.UserTime(), cmd.ProcessState.SystemTime()
 	written := "?"
 	if f := strings.Fields(stderr.String()); len(f) > 5 {
 		written = f[5] // "rendered N files into OUT: W written, ..."
 	}
-	return result{wall: wall, rssKiB: ru.Maxrss, written: written}
+	return result{wall: wall, user: user, sys: sys, rssKiB: ru.Maxrss, written: written}
 }
 
 func median(rs []result) result {
@@ -105,7 +143,11 @@ func median(rs []result) result {
 }
 
 func print(n int, kind string, r result, files int, size int64) {
-	fmt.Printf("%-7d %-6s %9.3fs %7.1f MiB %9d %11d %9s\n", n, kind, r.wall.Seconds(), float64(r.rssKiB)/1024, files, size, r.written)
+	rss := "-"
+	if r.rssKiB > 0 {
+		rss = fmt.Sprintf("%.1f MiB", float64(r.rssKiB)/1024)
+	}
+	fmt.Printf("%-7d %-6s %8.3fs %7.2fs %7.2fs %10s %9d %11d %9s\n", n, kind, r.wall.Seconds(), r.user.Seconds(), r.sys.Seconds(), rss, files, size, r.written)
 }
 
 func treeSize(root string) (int, int64) {
