@@ -52,16 +52,22 @@ func Render(m *Model) ([]File, error) {
 // the deployment and the Fleet). It also returns each rendered
 // deployment's files.
 func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deployment][]File, error) {
+	// The clusters, the platform and the tenants are one task, each
+	// deployment another; they are independent, so they run in parallel
+	// and are joined in model order.
 	r := &renderer{m: m}
-	r.clusters()
-	r.platform()
-	r.tenants()
-	// Deployments are independent; render them in parallel and join the
-	// results in model order.
 	parts := make([][]File, len(m.Deployments))
 	errs := make([]error, len(m.Deployments))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	wg.Add(1)
+	sem <- struct{}{}
+	go func() {
+		defer func() { <-sem; wg.Done() }()
+		r.clusters()
+		r.platform()
+		r.tenants()
+	}()
 	for i, d := range m.Deployments {
 		if _, ok := skip[d]; ok {
 			continue
@@ -76,6 +82,9 @@ func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deplo
 		}()
 	}
 	wg.Wait()
+	if r.err != nil {
+		return nil, nil, r.err
+	}
 	byDeployment := map[*Deployment][]File{}
 	for i := range parts {
 		if errs[i] != nil {
@@ -85,9 +94,6 @@ func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deplo
 		if parts[i] != nil {
 			byDeployment[m.Deployments[i]] = parts[i]
 		}
-	}
-	if r.err != nil {
-		return nil, nil, r.err
 	}
 	sort.Slice(r.files, func(i, j int) bool { return r.files[i].Path < r.files[j].Path })
 	for i := 1; i < len(r.files); i++ {
