@@ -124,6 +124,9 @@ func (c *RenderCache) Store(key string, files []File) {
 		fmt.Fprintf(&b, "%s %s\n", hex.EncodeToString(sum[:]), f.Path)
 	}
 	p := c.path(key)
+	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b.Bytes()) {
+		return // already recorded
+	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return
 	}
@@ -133,6 +136,15 @@ func (c *RenderCache) Store(key string, files []File) {
 			os.Remove(tmp)
 		}
 	}
+}
+
+// StoreAll is Store for every deployment of rendered, in parallel.
+func (c *RenderCache) StoreAll(keys map[*Deployment]string, rendered map[*Deployment][]File) {
+	ds := make([]*Deployment, 0, len(rendered))
+	for d := range rendered {
+		ds = append(ds, d)
+	}
+	parallel(len(ds), func(i int) { c.Store(keys[ds[i]], rendered[ds[i]]) })
 }
 
 // Lookup checks every deployment of m against the cache in parallel and

@@ -6,6 +6,10 @@ import (
 	"os"
 )
 
+var stopProf = func() {}
+
 func main() {
-	os.Exit(Execute(os.Args[1:], os.Stdout, os.Stderr))
+	c := Execute(os.Args[1:], os.Stdout, os.Stderr)
+	stopProf()
+	os.Exit(c)
 }

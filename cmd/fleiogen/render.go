@@ -74,9 +74,7 @@ everything; "fleiogen check" never uses the cache.`,
 				return withCode(ExitFailure, err)
 			}
 			if cache != nil {
-				for d, fs := range byDeployment {
-					cache.Store(keys[d], fs)
-				}
+				cache.StoreAll(keys, byDeployment)
 			}
 			fmt.Fprintf(errOut, "rendered %d files into %s: %d written, %d unchanged, %d deleted\n",
 				st.Files, o.output, st.Written, st.Unchanged, st.Deleted)
@@ -88,8 +86,6 @@ everything; "fleiogen check" never uses the cache.`,
 	return cmd
 }
 
-// loadModel loads and validates the specs under dir; invalid specs are an
-// input error.
 // loadModel loads and validates the specs under dir. Documents that are not
 // fleiogen's (other API groups, plain YAML) are skipped and counted on notes.
 func loadModel(dir string, notes io.Writer) (*generator.Model, error) {
