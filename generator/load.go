@@ -26,6 +26,24 @@ type Source struct {
 	lines map[string]int
 	// Line is the line where the document starts.
 	Line int
+	// bad are the field paths Load reported problems at.
+	bad []string
+}
+
+// reported reports whether Load reported a problem at field, inside it, or
+// at a field that holds it.
+func (s *Source) reported(field string) bool {
+	for _, b := range s.bad {
+		if within(field, b) || within(b, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// within reports whether path p is q or inside it.
+func within(p, q string) bool {
+	return p == q || q == "" || strings.HasPrefix(p, q) && (p[len(q)] == '.' || p[len(q)] == '[')
 }
 
 // LineOf returns the line of field path p, or of its nearest parent that has
@@ -56,6 +74,11 @@ type Specs struct {
 	Skipped []string
 	// sources maps each loaded object to where it came from.
 	sources map[any]*Source
+	// loadProblems are Load's problems, which Validate reports with its
+	// own. whole says a document could not be loaded at all, so that
+	// checks across objects would report what is missing as wrong.
+	loadProblems Problems
+	whole        bool
 }
 
 // SourceOf returns where obj was loaded from.
@@ -110,19 +133,64 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		return nil, fmt.Errorf("%s: no *.yaml or *.yml spec files found", prefix)
 	}
 	for _, f := range files {
-		data, err := fs.ReadFile(fsys, f)
+		name := path.Join(prefix, f)
+		data, err := readSpecFile(fsys, f)
 		if err != nil {
-			return nil, fmt.Errorf("reading specs: %w", err)
+			specs.whole = true
+			problems = append(problems, Problem{File: name, Message: err.Error()})
+			continue
 		}
 		if IsGenerated(data) {
 			continue // rendered output, not a spec
 		}
-		problems = append(problems, specs.loadFile(path.Join(prefix, f), data)...)
+		problems = append(problems, specs.loadFile(name, data)...)
 	}
 	if len(problems) > 0 {
-		return specs, problems.sorted()
+		specs.loadProblems = problems.sorted()
+		return specs, specs.loadProblems
 	}
 	return specs, nil
+}
+
+// MaxSpecFileSize bounds a spec file: specs are small, and a link to a
+// device or a huge file must not exhaust memory.
+const MaxSpecFileSize = 16 << 20
+
+// readSpecFile reads a regular file (a symbolic link is followed) of at
+// most MaxSpecFileSize bytes.
+func readSpecFile(fsys fs.FS, name string) ([]byte, error) {
+	st, err := fs.Stat(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %v", unwrapPath(err))
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("not a regular file (%s); spec files must be plain files", st.Mode().Type())
+	}
+	if st.Size() > MaxSpecFileSize {
+		return nil, fmt.Errorf("%d bytes, over the %d MiB a spec file may have", st.Size(), MaxSpecFileSize>>20)
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %v", unwrapPath(err))
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxSpecFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %v", unwrapPath(err))
+	}
+	if len(data) > MaxSpecFileSize {
+		return nil, fmt.Errorf("over the %d MiB a spec file may have", MaxSpecFileSize>>20)
+	}
+	return data, nil
+}
+
+// unwrapPath drops a PathError's path: problems name the file already.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func (s *Specs) loadFile(file string, data []byte) Problems {
@@ -135,13 +203,19 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 			return problems
 		}
 		if err != nil {
+			s.whole = true
 			return append(problems, Problem{File: file, Line: yamlErrorLine(err), Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
 		}
-		if len(doc.Content) == 0 {
-			continue // an empty document between "---" lines
+		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
+			continue // an empty document ("---" alone, or only a comment), as kubectl skips it
 		}
 		problems = append(problems, s.loadDocument(file, doc.Content[0])...)
 	}
+}
+
+// isNull reports whether n is a plain null scalar: "", "~" or "null".
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
 }
 
 // isOurs reports whether a document is meant for fleiogen: it names one of
@@ -185,17 +259,21 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	src := &Source{File: file, Line: root.Line, lines: map[string]int{}}
 	var problems Problems
 	report := func(field, format string, args ...any) {
+		src.bad = append(src.bad, field)
 		problems = append(problems, Problem{File: file, Line: src.LineOf(field), Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	value, convProblems := nodeToValue(root, "", src)
+	budget := maxDocumentNodes
+	value, convProblems := nodeToValue(root, "", src, &budget, 0)
 	for _, p := range convProblems {
 		report(p.Field, "%s", p.Message)
 	}
 	if len(problems) > 0 {
+		s.whole = true
 		return problems
 	}
 	obj, ok := value.(map[string]any)
 	if !ok {
+		s.whole = true
 		report("", "a document must be a mapping with apiVersion and kind")
 		return problems
 	}
@@ -216,29 +294,30 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	case apiVersion == FleetAPIVersion && kind == KindFleet:
 		target = &Fleet{}
 	default:
+		s.whole = true
 		report("kind", "unsupported apiVersion %q and kind %q (supported: %s %s, %s, %s; %s %s)",
 			apiVersion, kind, FleioAPIVersion, KindFleioDeployment, KindFleioDbConnection, KindFleioRedisConnection, FleetAPIVersion, KindFleet)
 		return problems
 	}
+	// Unknown fields and wrong types are all reported, each at its path;
+	// the object is still loaded without them, so that Validate can report
+	// the other problems in the same run.
 	for _, p := range unknownFields(value, reflect.TypeOf(target).Elem(), "") {
 		report(p.Field, "%s", p.Message)
 	}
-	if len(problems) > 0 {
-		return problems
-	}
 	raw, err := json.Marshal(value)
 	if err != nil {
+		s.whole = true
 		report("", "cannot encode document: %v", err)
 		return problems
 	}
-	if err := json.Unmarshal(raw, target); err != nil {
+	if err := json.Unmarshal(raw, target); err != nil && len(problems) == 0 {
 		var typeErr *json.UnmarshalTypeError
 		if errors.As(err, &typeErr) {
 			report(typeErr.Field, "expected %s, got a %s", typeErr.Type, typeErr.Value)
 		} else {
 			report(jsonErrorField(err), "%s", strings.TrimPrefix(err.Error(), "json: "))
 		}
-		return problems
 	}
 	switch t := target.(type) {
 	case *FleioDeployment:
@@ -277,16 +356,41 @@ func jsonErrorField(err error) string {
 	return ""
 }
 
+// maxDocumentNodes bounds the nodes of a document once its aliases are
+// expanded: an alias that contains itself, or a "billion laughs" file,
+// would otherwise exhaust memory.
+const maxDocumentNodes = 100000
+
+// maxDepth bounds the nesting of a document; specs need a dozen levels.
+const maxDepth = 100
+
+// truncatePath shortens a field path for a message.
+func truncatePath(p string) string {
+	if len(p) > 80 {
+		return p[:80] + "..."
+	}
+	return p
+}
+
 // nodeToValue converts a YAML node into JSON-compatible Go values, recording
-// the line of every field path and reporting duplicate keys, anchors and
-// non-string keys.
-func nodeToValue(n *yaml.Node, p string, src *Source) (any, Problems) {
+// the line of every field path and reporting duplicate keys, non-string
+// keys and merge keys. Aliases are expanded; budget counts down the nodes
+// that a document may expand to.
+func nodeToValue(n *yaml.Node, p string, src *Source, budget *int, depth int) (any, Problems) {
+	if *budget <= 0 {
+		return nil, nil
+	}
+	*budget--
+	if *budget == 0 || depth > maxDepth {
+		*budget = 0 // one problem per document
+		return nil, Problems{{Field: truncatePath(p), Message: fmt.Sprintf("the document expands to more than %d YAML nodes or %d levels (an alias that contains itself, or aliases nested too deep)", maxDocumentNodes, maxDepth)}}
+	}
 	if p != "" {
 		src.lines[p] = n.Line
 	}
 	switch n.Kind {
 	case yaml.AliasNode:
-		return nodeToValue(n.Alias, p, src)
+		return nodeToValue(n.Alias, p, src, budget, depth)
 	case yaml.MappingNode:
 		out := make(map[string]any, len(n.Content)/2)
 		var problems Problems
@@ -306,7 +410,7 @@ func nodeToValue(n *yaml.Node, p string, src *Source) (any, Problems) {
 				problems = append(problems, Problem{Field: cp, Message: "duplicate key"})
 				continue
 			}
-			val, ps := nodeToValue(v, cp, src)
+			val, ps := nodeToValue(v, cp, src, budget, depth+1)
 			src.lines[cp] = k.Line
 			problems = append(problems, ps...)
 			out[k.Value] = val
@@ -316,7 +420,7 @@ func nodeToValue(n *yaml.Node, p string, src *Source) (any, Problems) {
 		out := make([]any, 0, len(n.Content))
 		var problems Problems
 		for i, c := range n.Content {
-			val, ps := nodeToValue(c, fmt.Sprintf("%s[%d]", p, i), src)
+			val, ps := nodeToValue(c, fmt.Sprintf("%s[%d]", p, i), src, budget, depth+1)
 			problems = append(problems, ps...)
 			out = append(out, val)
 		}
@@ -382,12 +486,18 @@ func unknownFields(v any, t reflect.Type, p string) Problems {
 		}
 		return nil
 	}
+	if v == nil {
+		return nil // null: the field is left unset
+	}
+	if p := typeProblem(v, t, p); p != nil {
+		return Problems{*p}
+	}
 	var problems Problems
 	switch t.Kind() {
 	case reflect.Struct:
 		m, ok := v.(map[string]any)
 		if !ok {
-			return nil // a type mismatch, reported by the decoder
+			return nil
 		}
 		fields := jsonFields(t)
 		keys := sortedKeys(m)
@@ -417,6 +527,74 @@ func unknownFields(v any, t reflect.Type, p string) Problems {
 		}
 	}
 	return problems
+}
+
+// typeProblem reports a value that encoding/json would not decode into a
+// t (it reports only the first of those, without list indexes).
+func typeProblem(v any, t reflect.Type, p string) *Problem {
+	want := ""
+	switch t.Kind() {
+	case reflect.String:
+		if _, ok := v.(string); !ok {
+			want = "a string"
+		}
+	case reflect.Bool:
+		if _, ok := v.(bool); !ok {
+			want = "true or false"
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		i, ok := v.(int64)
+		if !ok {
+			want = "an integer"
+		} else if reflect.Zero(t).OverflowInt(i) {
+			return &Problem{Field: p, Message: fmt.Sprintf("%d is out of range for %s", i, t.Kind())}
+		}
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		i, ok := v.(int64)
+		if !ok || i < 0 {
+			want = "a non-negative integer"
+		} else if reflect.Zero(t).OverflowUint(uint64(i)) {
+			return &Problem{Field: p, Message: fmt.Sprintf("%d is out of range for %s", i, t.Kind())}
+		}
+	case reflect.Float32, reflect.Float64:
+		switch v.(type) {
+		case int64, float64:
+		default:
+			want = "a number"
+		}
+	case reflect.Struct, reflect.Map:
+		if _, ok := v.(map[string]any); !ok {
+			want = "a mapping"
+		}
+	case reflect.Slice:
+		if _, ok := v.([]any); !ok {
+			want = "a list"
+		}
+	}
+	if want == "" {
+		return nil
+	}
+	return &Problem{Field: p, Message: fmt.Sprintf("expected %s, got %s", want, describe(v))}
+}
+
+// describe names the YAML type of a decoded value.
+func describe(v any) string {
+	switch t := v.(type) {
+	case string:
+		if len(t) > 40 {
+			return fmt.Sprintf("a string of %d bytes", len(t))
+		}
+		return fmt.Sprintf("the string %q", t)
+	case bool:
+		return fmt.Sprintf("%v", t)
+	case int64, float64:
+		return fmt.Sprintf("the number %v", t)
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 // jsonFields maps the JSON names of t's fields (inline structs flattened) to their types.

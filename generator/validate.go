@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,16 +44,24 @@ type validator struct {
 
 func (v *validator) at(obj any, field, format string, args ...any) {
 	src := v.specs.SourceOf(obj)
+	if src.reported(field) {
+		return // Load reported this field already
+	}
 	v.problems = append(v.problems, Problem{File: src.File, Line: src.LineOf(field), Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
 // Validate checks the loaded specs and returns the model to render, or every
-// problem found.
+// problem found, Load's included. When Load could not read a whole
+// document, only its problems are reported: checks across objects would
+// report what is missing as wrong.
 func Validate(specs *Specs) (*Model, error) {
+	if specs.whole {
+		return nil, specs.loadProblems
+	}
 	v := &validator{specs: specs}
 	m := v.validate()
-	if len(v.problems) > 0 {
-		return nil, v.problems.sorted()
+	if problems := append(slices.Clone(specs.loadProblems), v.problems...); len(problems) > 0 {
+		return nil, problems.sorted()
 	}
 	return m, nil
 }

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"io/fs"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -76,18 +77,39 @@ func loadAndValidate(files map[string]string) error {
 	fsys := fstest.MapFS{}
 	for name, data := range files {
 		fsys[name] = &fstest.MapFile{Data: []byte(data)}
+		if strings.HasPrefix(data, "\x00pipe") {
+			fsys[name].Mode = fs.ModeNamedPipe
+		}
 	}
 	specs, err := Load(fsys, "specs")
-	if err != nil {
+	if specs == nil {
 		return err
 	}
-	_, err = Validate(specs)
+	_, err = Validate(specs) // with Load's problems, as the CLI does
 	return err
 }
 
 func TestValidSpecsPass(t *testing.T) {
 	if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling}); err != nil {
 		t.Fatalf("valid specs refused:\n%v", err)
+	}
+	// Empty documents are skipped, as kubectl skips them.
+	for _, tail := range []string{"---\n", "---\n# a comment\n", "---\nnull\n", "--- ~\n"} {
+		if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling + tail}); err != nil {
+			t.Errorf("valid specs with %q at the end refused:\n%v", tail, err)
+		}
+	}
+}
+
+// TestLoadProblemsAreNotRepeated: a field Load reports is not reported
+// again by Validate (a port of the wrong type is not also "required").
+func TestLoadProblemsAreNotRepeated(t *testing.T) {
+	err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": edit(t, validBilling, "port: 6379", "port: six")})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if n := strings.Count(err.Error(), "spec.port"); n != 1 {
+		t.Errorf("spec.port reported %d times:\n%v", n, err)
 	}
 }
 
@@ -162,7 +184,47 @@ func TestBadSpecs(t *testing.T) {
 		{
 			name:    "wrong type",
 			billing: edit(t, validBilling, "port: 6379", "port: six"),
-			want:    []string{`specs/billing.yaml:19: spec.port: expected int32, got a string`},
+			want:    []string{`specs/billing.yaml:19: spec.port: expected an integer, got the string "six"`},
+		},
+		{
+			name:    "load and validation problems in one run",
+			fleet:   edit(t, validFleet, "  name: f\n", "  name: f\n  bogus: 1\n"),
+			billing: edit(t, edit(t, validBilling, "port: 6379", "port: 0"), "redisConnection: cache", "redisConnection: nope"),
+			want: []string{
+				`specs/fleet.yaml:5: metadata.bogus: unknown field`,
+				`specs/billing.yaml:19: spec.port:`,
+				`specs/billing.yaml:`,
+				`spec.redisConnection: FleioRedisConnection "nope" not found in namespace "billing"`,
+			},
+		},
+		{
+			name:    "every type error, with list indexes and lines",
+			fleet:   edit(t, edit(t, validFleet, "tenants: [billing]", "tenants: [billing, 7]"), "branch: main", "branch: [main]"),
+			billing: edit(t, edit(t, edit(t, validBilling, "hostname: db.example.com", "hostname: 5"), "port: 3306", `port: "3306"`), "credentialsSecret: db-creds", "credentialsSecret: [x]"),
+			want: []string{
+				`specs/fleet.yaml:11: spec.clusters[0].branch: expected a string, got a list`,
+				`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: expected a string, got the number 7`,
+				`specs/billing.yaml:7: spec.hostname: expected a string, got the number 5`,
+				`specs/billing.yaml:8: spec.port: expected an integer, got the string "3306"`,
+				`specs/billing.yaml:9: spec.credentialsSecret: expected a string, got a list`,
+			},
+		},
+		{
+			name:    "an alias that contains itself",
+			billing: edit(t, validBilling, "spec:\n  hostname: db.example.com", "spec: &s\n  loop: *s\n  hostname: db.example.com"),
+			want:    []string{"specs/billing.yaml:7: spec.loop.loop.loop.loop", "the document expands to more than 100000 YAML nodes or 100 levels"},
+		},
+		{
+			name:    "a named pipe",
+			billing: validBilling,
+			extra:   map[string]string{"pipe.yaml": "\x00pipe"},
+			want:    []string{`specs/pipe.yaml: not a regular file (p---------); spec files must be plain files`},
+		},
+		{
+			name:    "a huge file",
+			billing: validBilling,
+			extra:   map[string]string{"huge.yaml": "# " + strings.Repeat("x", MaxSpecFileSize)},
+			want:    []string{`specs/huge.yaml: 16777218 bytes, over the 16 MiB a spec file may have`},
 		},
 		{
 			name:    "duplicate object",

@@ -95,7 +95,7 @@ func loadModel(dir string, notes io.Writer) (*generator.Model, error) {
 
 func loadSpecs(dir string, notes io.Writer) (*generator.Specs, *generator.Model, error) {
 	specs, err := generator.LoadDir(dir)
-	if err != nil {
+	if specs == nil { // Validate reports Load's problems with its own
 		return nil, nil, withCode(ExitInput, err)
 	}
 	if n := len(specs.Skipped); n > 0 {

@@ -90,8 +90,9 @@ func SpecsSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
 	for p, data := range raw {
 		mfs[p] = &fstest.MapFile{Data: data, Mode: 0o644}
 	}
+	// Validate reports Load's problems with its own.
 	specs, err := generator.Load(mfs, rev.Ref+":"+rel)
-	if err != nil {
+	if specs == nil {
 		return nil, inputError(err)
 	}
 	m, err := generator.Validate(specs)
@@ -106,7 +107,7 @@ func SpecsSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
 
 func renderDir(dir string) ([]generator.File, error) {
 	specs, err := generator.LoadDir(dir)
-	if err != nil {
+	if specs == nil { // Validate reports Load's problems with its own
 		return nil, inputError(err)
 	}
 	m, err := generator.Validate(specs)
