@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
@@ -67,6 +68,16 @@ func WriteKeeping(root string, files []File, keep []string) (WriteStats, error) 
 	disk, err := scan(root, want)
 	if err != nil {
 		return st, err
+	}
+	// A symbolic link inside the managed directories could lead anywhere
+	// (flux-system/, outside the output directory): never write through one.
+	if links := disk.linksOn(files); len(links) > 0 {
+		var problems []string
+		for _, l := range links {
+			target, _ := os.Readlink(filepath.Join(root, filepath.FromSlash(l)))
+			problems = append(problems, fmt.Sprintf("%s: is a symbolic link (to %s); fleiogen does not write through links: remove it, or render into another directory", filepath.Join(root, filepath.FromSlash(l)), target))
+		}
+		return st, fmt.Errorf("nothing was written:\n%s", strings.Join(problems, "\n"))
 	}
 	// Compare with what is on disk, in parallel: a re-render reads the
 	// whole tree. A file the scan did not see is not read.
@@ -171,7 +182,21 @@ type onDisk struct {
 	// not walked (hidden ones, flux-system), and managed roots that are not
 	// plain directories. Paths through them are checked one by one.
 	odd          map[string]bool
-	stale, temps []string // absolute paths
+	links        map[string]bool // symbolic links, a subset of odd
+	stale, temps []string        // absolute paths
+}
+
+// linksOn returns, sorted, the symbolic links on the paths of files.
+func (d *onDisk) linksOn(files []File) []string {
+	seen := map[string]bool{}
+	for _, f := range files {
+		for p := f.Path; p != "."; p = path.Dir(p) {
+			if d.links[p] {
+				seen[p] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
 }
 
 // mayExist reports whether p (a slash path) may name something on disk;
@@ -196,7 +221,7 @@ func (d *onDisk) mayExist(p string) bool {
 // files that are not wanted (stale), and temporary files left by an
 // interrupted write.
 func scan(root string, want map[string]bool) (*onDisk, error) {
-	d := &onDisk{files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}}
+	d := &onDisk{files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}, links: map[string]bool{}}
 	err := WalkManaged(root, func(p, rel string, e fs.DirEntry) error {
 		top, _, _ := strings.Cut(rel, "/")
 		if e.IsDir() {
@@ -209,6 +234,9 @@ func scan(root string, want map[string]bool) (*onDisk, error) {
 		}
 		if !e.Type().IsRegular() {
 			d.odd[rel] = true
+			if e.Type()&fs.ModeSymlink != 0 {
+				d.links[rel] = true
+			}
 			return nil
 		}
 		d.files[rel] = true
@@ -218,7 +246,7 @@ func scan(root string, want map[string]bool) (*onDisk, error) {
 		if want[rel] {
 			return nil
 		}
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if isTempName(e.Name()) {
 			d.temps = append(d.temps, p)
 			return nil
 		}
@@ -314,6 +342,28 @@ func groupByDir[T any](items []T, pathOf func(T) string) [][]T {
 		groups[g] = append(groups[g], it)
 	}
 	return groups
+}
+
+// isTempName reports whether name is one of writeAtomic's temporary files,
+// .fleiogen-<pid>-<n>.tmp; other names starting with .fleiogen- are not
+// fleiogen's to delete.
+func isTempName(name string) bool {
+	rest, ok := strings.CutPrefix(name, tempPrefix)
+	if !ok {
+		return false
+	}
+	rest, ok = strings.CutSuffix(rest, ".tmp")
+	pid, n, found := strings.Cut(rest, "-")
+	return ok && found && allDigits(pid) && allDigits(n)
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 func fileIsGenerated(p string) (bool, error) {

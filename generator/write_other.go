@@ -14,6 +14,9 @@ func createExcl(name string, data []byte) error {
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
+	if werr != nil {
+		os.Remove(name) // ours: O_EXCL created it
+	}
 	return werr
 }
 

@@ -29,11 +29,13 @@ func createExcl(name string, data []byte) error {
 		}
 		if err != nil {
 			syscall.Close(fd)
+			syscall.Unlink(name) // ours: O_EXCL created it
 			return &fs.PathError{Op: "write", Path: name, Err: err}
 		}
 		data = data[n:]
 	}
 	if err := syscall.Close(fd); err != nil {
+		syscall.Unlink(name)
 		return &fs.PathError{Op: "close", Path: name, Err: err}
 	}
 	return nil
