@@ -586,7 +586,9 @@ func frontendConfig(origin, side string, extra map[string]json.RawMessage) (stri
 	cfg := map[string]any{"backendApiUrl": origin + "/backend/api/", "frontend": side}
 	for k, raw := range extra {
 		var v any
-		if err := json.Unmarshal(raw, &v); err != nil {
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber() // numbers as written: no float64 rounding
+		if err := dec.Decode(&v); err != nil {
 			return "", err
 		}
 		cfg[escapeVars(k)] = escapeJSONStrings(v)

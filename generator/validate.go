@@ -1,11 +1,13 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/mail"
 	"net/url"
 	"regexp"
+	sigsyaml "sigs.k8s.io/yaml"
 	"slices"
 	"sort"
 	"strconv"
@@ -21,6 +23,34 @@ import (
 // longest DNS-label name is the CronJob fleio-<name>-backup, whose Jobs
 // get an 11-character suffix (52 characters in all).
 const maxNameLength = 52 - len("fleio--backup")
+
+// maxSettingsSize bounds the user's part of a settings ConfigMap: 1 MiB,
+// less room for what fleiogen adds.
+const maxSettingsSize = 1<<20 - 16<<10
+
+// settingsSize is about what settings take in a ConfigMap: their keys and
+// JSON values, with every $ doubled by escaping.
+func settingsSize(set map[string]json.RawMessage) int {
+	n := 0
+	for k, raw := range set {
+		n += len(k) + len(raw) + bytes.Count(raw, []byte("$")) + 8
+	}
+	return n
+}
+
+// managedSettings are the Django settings templates/settings.py.tmpl sets.
+var managedSettings = map[string]bool{
+	"DEBUG": true, "ALLOWED_HOSTS": true, "CSRF_TRUSTED_ORIGINS": true, "FRONTEND_URL": true, "SECRET_KEY": true, "SSO_SALT": true,
+	"DATABASES": true, "REDIS_URL": true, "CELERY_BROKER_URL": true, "CELERY_RESULT_BACKEND": true, "LOG_DIR": true, "TMP_DIR": true,
+	"DBBACKUP_STORAGE": true, "DBBACKUP_STORAGE_OPTIONS": true, "DBBACKUP_CLEANUP_KEEP": true,
+}
+
+// maxNamespaceLength keeps tenant-<namespace>, a Flux Kustomization's name,
+// within 63 characters: kustomize-controller puts that name in a label on
+// every object it applies.
+const maxNamespaceLength = 63 - len(tenantKustomizPrefix)
+
+const namespaceTooLong = "%q is too long: at most %d characters, so that the Kustomization tenant-<namespace> fits in a label"
 
 var (
 	versionRe     = regexp.MustCompile(`^(\d{4})\.(\d{2})\.(\d+)$`)
@@ -116,6 +146,9 @@ func (v *validator) validate() *Model {
 			if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
 				v.at(obj, "metadata.namespace", "%q is not a valid namespace: %s", namespace, strings.Join(errs, "; "))
 				ok = false
+			} else if len(namespace) > maxNamespaceLength {
+				v.at(obj, "metadata.namespace", namespaceTooLong, namespace, maxNamespaceLength)
+				ok = false
 			} else if reservedNamespace[namespace] {
 				v.at(obj, "metadata.namespace", "%q is reserved; Fleio tenants need a namespace of their own", namespace)
 				ok = false
@@ -207,6 +240,10 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		v.at(f, "spec.repository.url", "required: the fleet Git repository Flux reads")
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh"):
 		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", f.Spec.Repository.URL)
+	case u.User != nil && (u.Scheme != "ssh" || func() bool { _, set := u.User.Password(); return set }()):
+		v.at(f, "spec.repository.url", "credentials in the URL would be written to git in every tenant's GitRepository; remove them and put them in the Secret spec.repository.secretRef names (flux create secret git)")
+	case strings.Contains(f.Spec.Repository.URL, "$"):
+		v.at(f, "spec.repository.url", "%q holds a $, which Flux would read as a ${...} variable", f.Spec.Repository.URL)
 	}
 	v.secretName(f, "spec.repository.secretRef", f.Spec.Repository.SecretRef, false)
 	if ns := f.Spec.DefaultNamespace; ns != "" {
@@ -240,6 +277,7 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 			v.at(f, p+".name", "%q is not a valid environment name (a DNS label: it names overlay directories)", e.Name)
 			continue
 		}
+		v.retyped(f, p+".name", e.Name)
 		if m.Environments[e.Name] != nil {
 			v.at(f, p+".name", "duplicate environment %q", e.Name)
 			continue
@@ -255,6 +293,7 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		p := fmt.Sprintf("spec.clusters[%d]", i)
 		if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
 			v.at(f, p+".name", "%q is not a valid cluster name (a DNS label: it names clusters/<name>)", c.Name)
+		} else if v.retyped(f, p+".name", c.Name) {
 		} else if clusterNames[c.Name] {
 			v.at(f, p+".name", "duplicate cluster %q", c.Name)
 		}
@@ -265,8 +304,12 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		}
 		if c.Branch == "" || !branchRe.MatchString(c.Branch) || strings.Contains(c.Branch, "..") || strings.HasSuffix(c.Branch, "/") || strings.HasSuffix(c.Branch, ".lock") || strings.Contains(c.Branch, "//") {
 			v.at(f, p+".branch", "%q is not a valid Git branch name", c.Branch)
+		} else {
+			v.retyped(f, p+".branch", c.Branch)
 		}
-		v.domain(f, p+".domain", c.Domain)
+		if v.domain(f, p+".domain", c.Domain) {
+			v.retyped(f, p+".domain", c.Domain)
+		}
 		switch c.CertManager {
 		case "":
 			c.CertManager = CertManagerInstall
@@ -278,6 +321,8 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		for j, t := range c.Tenants {
 			if errs := validation.IsDNS1123Label(t); len(errs) > 0 {
 				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "%q is not a valid namespace", t)
+			} else if len(t) > maxNamespaceLength {
+				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), namespaceTooLong, t, maxNamespaceLength)
 			} else if seen[t] {
 				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "duplicate tenant %q", t)
 			}
@@ -480,8 +525,10 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 	} else {
 		y, _ := strconv.Atoi(mm[1])
 		mo, _ := strconv.Atoi(mm[2])
-		pa, _ := strconv.Atoi(mm[3])
-		if mo < 1 || mo > 12 || y < 2017 {
+		pa, err := strconv.Atoi(mm[3])
+		if err != nil || pa > 99999 {
+			bad("spec.version", "%q is not a Fleio release (the patch number is too large)", version)
+		} else if mo < 1 || mo > 12 || y < 2017 {
 			bad("spec.version", "%q is not a Fleio release (month 01 to 12, year 2017 or later)", version)
 		}
 		d.Release = Release{Year: y, Month: mo, Patch: pa}
@@ -571,20 +618,33 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		}
 	}
 	for _, k := range sortedKeys(spec.Settings) {
-		if !settingNameRe.MatchString(k) {
+		switch {
+		case !settingNameRe.MatchString(k):
 			bad("spec.settings."+k, "not a Django setting name (upper case letters, digits and _, starting with a letter)")
+		case managedSettings[k]:
+			bad("spec.settings."+k, "set by fleiogen (from the connections, the domain and the Secrets); it cannot be overridden")
+		case CredentialName(k):
+			bad("spec.settings."+k, "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret")
 		}
 		if _, err := pythonLiteral(spec.Settings[k]); err != nil {
 			bad("spec.settings."+k, "%v", err)
 		}
+	}
+	if n := settingsSize(spec.Settings); n > maxSettingsSize {
+		bad("spec.settings", "%d bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows", n)
 	}
 	if fs := spec.FrontendSettings; fs != nil {
 		for side, set := range map[string]map[string]json.RawMessage{"enduser": fs.Enduser, "staff": fs.Staff} {
 			for _, k := range sortedKeys(set) {
 				if k == "" {
 					bad("spec.frontendSettings."+side, "empty key")
+				} else if CredentialName(k) {
+					bad("spec.frontendSettings."+side+"."+k, "looks like a secret: frontend settings are written to git, and served to every browser")
 				}
 			}
+		}
+		if n := settingsSize(fs.Enduser) + settingsSize(fs.Staff); n > maxSettingsSize {
+			bad("spec.frontendSettings", "%d bytes: the frontend-settings ConfigMap would pass the 1 MiB Kubernetes allows", n)
 		}
 	}
 	if !ok {
@@ -746,6 +806,34 @@ func (v *validator) domain(obj any, field, d string) bool {
 		v.at(obj, field, "%q is not a valid domain name (lower-case DNS labels separated by dots, such as fleio.example.com)", d)
 		return false
 	}
+	if last := d[strings.LastIndexByte(d, '.')+1:]; strings.Trim(last, "0123456789") == "" {
+		v.at(obj, field, "%q is an IP address or ends in a numeric label; Ingress hosts and certificates need a DNS name", d)
+		return false
+	}
+	return true
+}
+
+// readsAsString reports whether value, written plain after a key, reads
+// back as that string with the YAML reader kustomize-controller uses
+// after substituting (sigs.k8s.io/yaml).
+func readsAsString(value string) bool {
+	var m map[string]any
+	if err := sigsyaml.Unmarshal([]byte("v: "+value+"\n"), &m); err != nil {
+		return false
+	}
+	s, ok := m["v"].(string)
+	return ok && s == value
+}
+
+// retyped refuses a value fleiogen puts in flux-runtime-info that YAML
+// would read as a number, boolean or null once Flux substitutes it
+// (kustomize-controller substitutes in the YAML text and reads it again;
+// quotes do not survive kustomize build), and reports whether it did.
+func (v *validator) retyped(obj any, field, value string) bool {
+	if value == "" || readsAsString(value) {
+		return false
+	}
+	v.at(obj, field, "%q would become a number, boolean or null where Flux substitutes it (${...} from flux-runtime-info); choose a value with a letter in it", value)
 	return true
 }
 

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"io/fs"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -227,6 +228,53 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/huge.yaml: 16777218 bytes, over the 16 MiB a spec file may have`},
 		},
 		{
+			name:  "runtime values YAML would retype after substitution",
+			fleet: edit(t, edit(t, edit(t, validFleet, "    - name: staging\n      environment", "    - name: \"123\"\n      environment"), "branch: main", `branch: "1.0"`), "domain: staging.example.com", "domain: 1.2.3.4"),
+			want: []string{
+				`specs/fleet.yaml:9: spec.clusters[0].name: "123" would become a number, boolean or null where Flux substitutes it`,
+				`specs/fleet.yaml:11: spec.clusters[0].branch: "1.0" would become a number`,
+				`specs/fleet.yaml:12: spec.clusters[0].domain: "1.2.3.4" is an IP address or ends in a numeric label`,
+			},
+		},
+		{
+			name:  "an environment named yes",
+			fleet: strings.ReplaceAll(validFleet, "staging\n", "\"yes\"\n"),
+			want:  []string{`spec.environments[0].name: "yes" would become a number, boolean or null`},
+		},
+		{
+			name:    "a namespace too long for tenant-<namespace>",
+			fleet:   edit(t, validFleet, "tenants: [billing]", "tenants: [nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn]"),
+			billing: strings.ReplaceAll(validBilling, "namespace: billing", "namespace: nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn"),
+			want: []string{
+				`specs/fleet.yaml:13: spec.clusters[0].tenants[0]: "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" is too long: at most 56 characters`,
+				`specs/billing.yaml:5: metadata.namespace: "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" is too long`,
+			},
+		},
+		{
+			name:  "credentials in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "https://ghp_SECRET@git.example.com/fleet.git"),
+			want:  []string{`specs/fleet.yaml:7: spec.repository.url: credentials in the URL would be written to git`},
+		},
+		{
+			name:  "a variable in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com/${X}/fleet.git"),
+			want:  []string{`spec.repository.url: "https://git.example.com/${X}/fleet.git" holds a $`},
+		},
+		{
+			name:    "settings fleiogen sets, secrets, and too much",
+			billing: strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    SECRET_KEY: '\"x\"'\n    EMAIL_HOST_PASSWORD: '\"hunter2\"'\n    BIG: '\""+strings.Repeat("x", 1<<20)+"\"'\n", 1),
+			want: []string{
+				`spec.settings.SECRET_KEY: set by fleiogen`,
+				`spec.settings.EMAIL_HOST_PASSWORD: looks like a secret`,
+				`spec.settings: 1048658 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`,
+			},
+		},
+		{
+			name:    "a version whose patch overflows",
+			billing: strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  version: 2025.06.99999999999999999999\n", 1),
+			want:    []string{`spec.version: "2025.06.99999999999999999999" is not a Fleio release (the patch number is too large)`},
+		},
+		{
 			name:    "duplicate object",
 			billing: validBilling,
 			extra:   map[string]string{"more.yaml": validBilling[strings.Index(validBilling, "apiVersion: k8s.fleio.com/v1\nkind: FleioDeployment"):]},
@@ -428,5 +476,17 @@ func TestSpecsLiveInAFleetRepository(t *testing.T) {
 	bad := fstest.MapFS{"fleet.yaml": {Data: []byte(validFleet)}, "billing.yaml": {Data: []byte(strings.Replace(validBilling, "k8s.fleio.com/v1", "v1", 1))}}
 	if _, err := Load(bad, "specs"); err == nil || !strings.Contains(err.Error(), `unsupported apiVersion "v1"`) {
 		t.Errorf("a FleioDbConnection with apiVersion v1 must be refused, got %v", err)
+	}
+}
+
+// TestManagedSettingsMatchTheTemplate: the settings a user may not
+// override are exactly those settings.py.tmpl assigns.
+func TestManagedSettingsMatchTheTemplate(t *testing.T) {
+	assigned := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z][A-Z0-9_]*) = `).FindAllStringSubmatch(staticFiles["settings.py.tmpl"], -1) {
+		assigned[m[1]] = true
+	}
+	if diff := cmp.Diff(assigned, managedSettings); diff != "" {
+		t.Errorf("managedSettings differ from the template's assignments (-template +managedSettings):\n%s", diff)
 	}
 }

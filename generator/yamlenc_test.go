@@ -228,3 +228,17 @@ func TestPyTemplateFuncShortcuts(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontendConfigKeepsNumbers: numbers in frontend settings are written
+// as the user wrote them, not rounded through float64.
+func TestFrontendConfigKeepsNumbers(t *testing.T) {
+	out, err := frontendConfig("https://x", "enduser", map[string]json.RawMessage{"bigId": json.RawMessage(`12345678901234567`), "f": json.RawMessage(`1.50`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"bigId": 12345678901234567`, `"f": 1.50`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s missing from\n%s", want, out)
+		}
+	}
+}

@@ -9,11 +9,12 @@ import (
 // goldenReport is one change with a deletion, a settings change that
 // restarts pods, secret material and an immutable change.
 func goldenReport(t *testing.T) *Report {
-	r := newFleetRepo(t, false)
+	r := newFleetRepo(t, true)
 	r.edit("specs/billing/fleio.yaml", "enableBackups: yes", "enableBackups: no")
-	r.edit("specs/billing/fleio.yaml", "SESSION_COOKIE_AGE: 28800", "SESSION_COOKIE_AGE: 28800\n    EMAIL_HOST_PASSWORD: Tr0ub4dor-and-3")
 	r.edit("specs/fleet.yaml", "databaseBackups: 100Gi", "databaseBackups: 50Gi")
-	return r.compare("main", "", false, Options{})
+	r.render()
+	addPassword(r)
+	return r.compare("main", "", true, Options{})
 }
 
 func TestReportFormats(t *testing.T) {
