@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -195,6 +196,11 @@ func unwrapPath(err error) error {
 
 func (s *Specs) loadFile(file string, data []byte) Problems {
 	var problems Problems
+	if bad := firstInvalidUTF8(data); bad >= 0 {
+		s.whole = true
+		line := bytes.Count(data[:bad], []byte("\n")) + 1
+		return Problems{{File: file, Line: line, Message: fmt.Sprintf("invalid YAML: not UTF-8 (byte 0x%02x in column %d)", data[bad], bad-bytes.LastIndexByte(data[:bad], '\n'))}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node
@@ -211,6 +217,23 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 		}
 		problems = append(problems, s.loadDocument(file, doc.Content[0])...)
 	}
+}
+
+// firstInvalidUTF8 returns the offset of the first byte of data that is not
+// valid UTF-8, or -1. (A UTF-16 file has a BOM and no valid prefix; the YAML
+// reader handles those.)
+func firstInvalidUTF8(data []byte) int {
+	if utf8.Valid(data) || bytes.HasPrefix(data, []byte{0xff, 0xfe}) || bytes.HasPrefix(data, []byte{0xfe, 0xff}) {
+		return -1
+	}
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return -1
 }
 
 // isNull reports whether n is a plain null scalar: "", "~" or "null".

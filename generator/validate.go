@@ -806,6 +806,10 @@ func (v *validator) domain(obj any, field, d string) bool {
 		v.at(obj, field, "%q is not a valid domain name (lower-case DNS labels separated by dots, such as fleio.example.com)", d)
 		return false
 	}
+	if strings.HasSuffix(d, ".") {
+		v.at(obj, field, "%q ends with a dot; write the domain without it", d)
+		return false
+	}
 	if last := d[strings.LastIndexByte(d, '.')+1:]; strings.Trim(last, "0123456789") == "" {
 		v.at(obj, field, "%q is an IP address or ends in a numeric label; Ingress hosts and certificates need a DNS name", d)
 		return false

@@ -237,6 +237,16 @@ func TestBadSpecs(t *testing.T) {
 			},
 		},
 		{
+			name:    "invalid UTF-8",
+			billing: edit(t, validBilling, "databaseName: fleio", "databaseName: caf\xe9"),
+			want:    []string{`specs/billing.yaml:10: invalid YAML: not UTF-8 (byte 0xe9 in column 20)`},
+		},
+		{
+			name:    "a domain with a trailing dot",
+			billing: edit(t, validBilling, "domain: cloud.example.com", "domain: cloud.example.com."),
+			want:    []string{`spec.domain: "cloud.example.com." ends with a dot`},
+		},
+		{
 			name:  "an environment named yes",
 			fleet: strings.ReplaceAll(validFleet, "staging\n", "\"yes\"\n"),
 			want:  []string{`spec.environments[0].name: "yes" would become a number, boolean or null`},
