@@ -236,6 +236,67 @@ func firstInvalidUTF8(data []byte) int {
 	return -1
 }
 
+const unknownFieldMessage = "unknown field"
+
+// peekTypeMeta reads apiVersion and kind from a document's mapping node
+// without converting the document.
+func peekTypeMeta(root *yaml.Node) (apiVersion, kind string) {
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
+			continue
+		}
+		switch k.Value {
+		case "apiVersion":
+			apiVersion = v.Value
+		case "kind":
+			kind = v.Value
+		}
+	}
+	return apiVersion, kind
+}
+
+// clearPath removes the value at field path p ("spec.ports[1].name") from
+// v: a map entry is deleted, a list element set to null. Keys may hold
+// dots, so every key that fits is tried. It reports whether it found one.
+func clearPath(v any, p string) bool {
+	if p == "" {
+		return false
+	}
+	switch t := v.(type) {
+	case map[string]any:
+		found := false
+		for k, e := range t {
+			switch {
+			case p == k:
+				delete(t, k)
+				found = true
+			case strings.HasPrefix(p, k+"."):
+				found = clearPath(e, p[len(k)+1:]) || found
+			case strings.HasPrefix(p, k+"["):
+				found = clearPath(e, p[len(k):]) || found
+			}
+		}
+		return found
+	case []any:
+		if !strings.HasPrefix(p, "[") {
+			return false
+		}
+		end := strings.IndexByte(p, ']')
+		i, err := strconv.Atoi(p[1:max(end, 1)])
+		if end < 0 || err != nil || i < 0 || i >= len(t) {
+			return false
+		}
+		rest := strings.TrimPrefix(p[end+1:], ".")
+		if rest == "" {
+			t[i] = nil
+			return true
+		}
+		return clearPath(t[i], rest)
+	}
+	return false
+}
+
 // isNull reports whether n is a plain null scalar: "", "~" or "null".
 func isNull(n *yaml.Node) bool {
 	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
@@ -285,27 +346,34 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 		src.bad = append(src.bad, field)
 		problems = append(problems, Problem{File: file, Line: src.LineOf(field), Field: field, Message: fmt.Sprintf(format, args...)})
 	}
+	// A document that is not fleiogen's is skipped before it is read
+	// further: its YAML may use what specs may not (tags, merge keys, huge
+	// numbers, deep nesting).
+	if root.Kind == yaml.MappingNode {
+		if apiVersion, kind := peekTypeMeta(root); !isOurs(apiVersion, kind) {
+			s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: %s %s", file, root.Line, apiVersion, kind))
+			return nil
+		}
+	}
 	budget := maxDocumentNodes
 	value, convProblems := nodeToValue(root, "", src, &budget, 0)
+	// lost are the fields whose values could not be read: they are
+	// removed before decoding, so that the rest of the object loads.
+	var lost []string
 	for _, p := range convProblems {
 		report(p.Field, "%s", p.Message)
-	}
-	if len(problems) > 0 {
-		s.whole = true
-		return problems
+		lost = append(lost, p.Field)
 	}
 	obj, ok := value.(map[string]any)
 	if !ok {
 		s.whole = true
-		report("", "a document must be a mapping with apiVersion and kind")
+		if len(problems) == 0 {
+			report("", "a document must be a mapping with apiVersion and kind")
+		}
 		return problems
 	}
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
-	if !isOurs(apiVersion, kind) {
-		s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: %s %s", file, root.Line, apiVersion, kind))
-		return nil
-	}
 	var target any
 	switch {
 	case apiVersion == FleioAPIVersion && kind == KindFleioDeployment:
@@ -327,6 +395,16 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	// the other problems in the same run.
 	for _, p := range unknownFields(value, reflect.TypeOf(target).Elem(), "") {
 		report(p.Field, "%s", p.Message)
+		if !strings.HasPrefix(p.Message, unknownFieldMessage) {
+			lost = append(lost, p.Field)
+		}
+	}
+	// A Fleet, or an object's name or namespace, that lost a value would
+	// make checks across objects report the loss as other problems.
+	for _, f := range lost {
+		if !clearPath(value, f) || kind == KindFleet || within(f, "metadata") || within("metadata", f) {
+			s.whole = true
+		}
 	}
 	raw, err := json.Marshal(value)
 	if err != nil {
@@ -527,7 +605,7 @@ func unknownFields(v any, t reflect.Type, p string) Problems {
 		for _, k := range keys {
 			ft, ok := fields[k]
 			if !ok {
-				problems = append(problems, Problem{Field: joinPath(p, k), Message: fmt.Sprintf("unknown field (allowed: %s)", strings.Join(sortedKeys(fields), ", "))})
+				problems = append(problems, Problem{Field: joinPath(p, k), Message: fmt.Sprintf("%s (allowed: %s)", unknownFieldMessage, strings.Join(sortedKeys(fields), ", "))})
 				continue
 			}
 			problems = append(problems, unknownFields(m[k], ft, joinPath(p, k))...)

@@ -500,3 +500,69 @@ func TestManagedSettingsMatchTheTemplate(t *testing.T) {
 		t.Errorf("managedSettings differ from the template's assignments (-template +managedSettings):\n%s", diff)
 	}
 }
+
+// TestLostValuesDoNotCascade: a value that cannot be read is reported once;
+// the rest of its object still loads, and nothing else is reported because
+// of it.
+func TestLostValuesDoNotCascade(t *testing.T) {
+	for _, tc := range []struct {
+		name, fleet, billing string
+		want, absent         []string
+	}{
+		{
+			name:    "a bad switch keeps the fields after it",
+			billing: edit(t, validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  enableBackups: 3\n"),
+			want:    []string{"spec.enableBackups:"},
+			absent:  []string{"required"},
+		},
+		{
+			name:   "a Fleet that lost its clusters",
+			fleet:  validFleet[:strings.Index(validFleet, "  clusters:")] + "  clusters: 5\n" + validFleet[strings.Index(validFleet, "  environments:"):],
+			want:   []string{"spec.clusters: expected a list, got the number 5"},
+			absent: []string{"not run by any cluster", "billing.yaml"},
+		},
+		{
+			name:    "an object that lost its name",
+			billing: edit(t, validBilling, "  name: db\n", "  name: [db]\n"),
+			want:    []string{"metadata.name: expected a string, got a list"},
+			absent:  []string{"not found"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			files := map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling}
+			if tc.fleet != "" {
+				files["fleet.yaml"] = tc.fleet
+			}
+			if tc.billing != "" {
+				files["billing.yaml"] = tc.billing
+			}
+			err := loadAndValidate(files)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("missing %q in:\n%v", w, err)
+				}
+			}
+			for _, a := range tc.absent {
+				if strings.Contains(err.Error(), a) {
+					t.Errorf("%q should not be reported:\n%v", a, err)
+				}
+			}
+		})
+	}
+}
+
+// TestForeignDocumentsAreSkippedUnread: a document of another API group is
+// skipped before it is converted, whatever YAML it uses.
+func TestForeignDocumentsAreSkippedUnread(t *testing.T) {
+	deep := "apiVersion: example.com/v1\nkind: Deep\nspec: " + strings.Repeat("[", 150) + strings.Repeat("]", 150) + "\n"
+	tags := "AWSTemplateFormatVersion: '2010-09-09'\nResources:\n  B:\n    Properties:\n      Name: !Sub '${AWS::StackName}'\n"
+	merge := ".defaults: &d\n  image: x\njob:\n  <<: *d\n"
+	huge := "swagger: '2.0'\nmax: 18446744073709551615\n"
+	files := map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling, "deep.yaml": deep, "cfn.yaml": tags, "ci.yaml": merge, "swagger.yaml": huge}
+	if err := loadAndValidate(files); err != nil {
+		t.Fatalf("foreign documents refused:\n%v", err)
+	}
+}
