@@ -61,3 +61,51 @@ func splitWords(name string) []string {
 	flush()
 	return words
 }
+
+// secretWords are the last words of names that certainly hold a secret.
+var secretWords = map[string]bool{
+	"password": true, "passwd": true, "pwd": true, "passphrase": true, "secret": true,
+	"token": true, "credential": true, "credentials": true, "salt": true, "apikey": true,
+}
+
+// secretKeyQualifiers make a last word "key" a secret: SECRET_KEY,
+// AWS_SECRET_ACCESS_KEY, MAILGUN_API_KEY, a signing or private key.
+var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true}
+
+// notSecretWords mark keys meant to be public: RECAPTCHA_SITE_KEY,
+// STRIPE_PUBLISHABLE_KEY, PUBLIC_KEY.
+var notSecretWords = map[string]bool{"public": true, "publishable": true, "site": true}
+
+// SecretSettingName reports whether a setting name holds a secret, for
+// validation, which refuses it: the evidence must be stronger than for
+// CredentialName, which only flags a change for review. A last word "key"
+// counts only after secret, private, access, api..., and a name that says
+// public, publishable or site is never a secret. For browser settings
+// (served to every visitor, so never secret to begin with) tokens and API
+// keys are allowed: only passwords, secrets, credentials and private keys
+// are refused.
+func SecretSettingName(name string, browser bool) bool {
+	words := splitWords(name)
+	if len(words) == 0 {
+		return false
+	}
+	for _, w := range words {
+		if notSecretWords[w] {
+			return false
+		}
+	}
+	last := words[len(words)-1]
+	if browser {
+		switch last {
+		case "password", "passwd", "pwd", "passphrase", "secret", "credential", "credentials":
+			return true
+		case "key":
+			return len(words) > 1 && (words[len(words)-2] == "private" || words[len(words)-2] == "secret")
+		}
+		return false
+	}
+	if last == "key" {
+		return len(words) > 1 && secretKeyQualifiers[words[len(words)-2]]
+	}
+	return secretWords[last] && !(len(words) == 1 && genericWords[last])
+}

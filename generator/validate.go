@@ -24,6 +24,38 @@ import (
 // get an 11-character suffix (52 characters in all).
 const maxNameLength = 52 - len("fleio--backup")
 
+// secretInside returns the path, inside a setting's JSON value, of the
+// first mapping key that names a secret and holds a non-empty string
+// (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}), or "".
+func secretInside(raw json.RawMessage, browser bool) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	var walk func(v any, p string) string
+	walk = func(v any, p string) string {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, k := range sortedKeys(t) {
+				if s, ok := t[k].(string); ok && s != "" && SecretSettingName(k, browser) {
+					return p + "." + k
+				}
+				if r := walk(t[k], p+"."+k); r != "" {
+					return r
+				}
+			}
+		case []any:
+			for i, e := range t {
+				if r := walk(e, fmt.Sprintf("%s[%d]", p, i)); r != "" {
+					return r
+				}
+			}
+		}
+		return ""
+	}
+	return walk(v, "")
+}
+
 // maxSettingsSize bounds the user's part of a settings ConfigMap: 1 MiB,
 // less room for what fleiogen adds.
 const maxSettingsSize = 1<<20 - 16<<10
@@ -242,6 +274,8 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", f.Spec.Repository.URL)
 	case u.User != nil && (u.Scheme != "ssh" || func() bool { _, set := u.User.Password(); return set }()):
 		v.at(f, "spec.repository.url", "credentials in the URL would be written to git in every tenant's GitRepository; remove them and put them in the Secret spec.repository.secretRef names (flux create secret git)")
+	case u.RawQuery != "" || u.Fragment != "":
+		v.at(f, "spec.repository.url", "%q has a query or fragment; a Git URL has neither (credentials belong in spec.repository.secretRef)", f.Spec.Repository.URL)
 	case strings.Contains(f.Spec.Repository.URL, "$"):
 		v.at(f, "spec.repository.url", "%q holds a $, which Flux would read as a ${...} variable", f.Spec.Repository.URL)
 	}
@@ -623,8 +657,12 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			bad("spec.settings."+k, "not a Django setting name (upper case letters, digits and _, starting with a letter)")
 		case managedSettings[k]:
 			bad("spec.settings."+k, "set by fleiogen (from the connections, the domain and the Secrets); it cannot be overridden")
-		case CredentialName(k):
+		case SecretSettingName(k, false):
 			bad("spec.settings."+k, "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret")
+		default:
+			if p := secretInside(spec.Settings[k], false); p != "" {
+				bad("spec.settings."+k+p, "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret")
+			}
 		}
 		if _, err := pythonLiteral(spec.Settings[k]); err != nil {
 			bad("spec.settings."+k, "%v", err)
@@ -638,8 +676,10 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			for _, k := range sortedKeys(set) {
 				if k == "" {
 					bad("spec.frontendSettings."+side, "empty key")
-				} else if CredentialName(k) {
+				} else if SecretSettingName(k, true) {
 					bad("spec.frontendSettings."+side+"."+k, "looks like a secret: frontend settings are written to git, and served to every browser")
+				} else if p := secretInside(set[k], true); p != "" {
+					bad("spec.frontendSettings."+side+"."+k+p, "looks like a secret: frontend settings are written to git, and served to every browser")
 				}
 			}
 		}
@@ -829,6 +869,23 @@ func readsAsString(value string) bool {
 	return ok && s == value
 }
 
+// yamlReads names what YAML reads a plain value as.
+func yamlReads(value string) string {
+	var m map[string]any
+	if err := sigsyaml.Unmarshal([]byte("v: "+value+"\n"), &m); err != nil {
+		return "invalid YAML"
+	}
+	switch m["v"].(type) {
+	case bool:
+		return "a boolean"
+	case nil:
+		return "null"
+	case string:
+		return "a different string"
+	}
+	return "a number"
+}
+
 // retyped refuses a value fleiogen puts in flux-runtime-info that YAML
 // would read as a number, boolean or null once Flux substitutes it
 // (kustomize-controller substitutes in the YAML text and reads it again;
@@ -837,7 +894,7 @@ func (v *validator) retyped(obj any, field, value string) bool {
 	if value == "" || readsAsString(value) {
 		return false
 	}
-	v.at(obj, field, "%q would become a number, boolean or null where Flux substitutes it (${...} from flux-runtime-info); choose a value with a letter in it", value)
+	v.at(obj, field, "%q would become %s where Flux substitutes it (${...} from flux-runtime-info): YAML reads it so, and Flux cannot quote it; choose another value", value, yamlReads(value))
 	return true
 }
 

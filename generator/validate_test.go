@@ -231,8 +231,8 @@ func TestBadSpecs(t *testing.T) {
 			name:  "runtime values YAML would retype after substitution",
 			fleet: edit(t, edit(t, edit(t, validFleet, "    - name: staging\n      environment", "    - name: \"123\"\n      environment"), "branch: main", `branch: "1.0"`), "domain: staging.example.com", "domain: 1.2.3.4"),
 			want: []string{
-				`specs/fleet.yaml:9: spec.clusters[0].name: "123" would become a number, boolean or null where Flux substitutes it`,
-				`specs/fleet.yaml:11: spec.clusters[0].branch: "1.0" would become a number`,
+				`specs/fleet.yaml:9: spec.clusters[0].name: "123" would become a number where Flux substitutes it`,
+				`specs/fleet.yaml:11: spec.clusters[0].branch: "1.0" would become a number where`,
 				`specs/fleet.yaml:12: spec.clusters[0].domain: "1.2.3.4" is an IP address or ends in a numeric label`,
 			},
 		},
@@ -249,7 +249,7 @@ func TestBadSpecs(t *testing.T) {
 		{
 			name:  "an environment named yes",
 			fleet: strings.ReplaceAll(validFleet, "staging\n", "\"yes\"\n"),
-			want:  []string{`spec.environments[0].name: "yes" would become a number, boolean or null`},
+			want:  []string{`spec.environments[0].name: "yes" would become a boolean where Flux substitutes it`},
 		},
 		{
 			name:    "a namespace too long for tenant-<namespace>",
@@ -564,5 +564,44 @@ func TestForeignDocumentsAreSkippedUnread(t *testing.T) {
 	files := map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling, "deep.yaml": deep, "cfn.yaml": tags, "ci.yaml": merge, "swagger.yaml": huge}
 	if err := loadAndValidate(files); err != nil {
 		t.Fatalf("foreign documents refused:\n%v", err)
+	}
+}
+
+func TestSecretSettingName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"EMAIL_HOST_PASSWORD": true, "SOCIAL_AUTH_GOOGLE_OAUTH2_SECRET": true, "AWS_SECRET_ACCESS_KEY": true, "MAILGUN_API_KEY": true,
+		"JWT_SIGNING_KEY": true, "GITHUB_TOKEN": true, "apiToken": true, "PASSWORD": true,
+		"RECAPTCHA_SITE_KEY": false, "STRIPE_PUBLISHABLE_KEY": false, "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY": false, "PRIMARY_KEY": false,
+		"PUBLIC_KEY": false, "PASSWORD_HASHERS": false, "AUTH_PASSWORD_VALIDATORS": false, "PASSWORD_RESET_TIMEOUT": false,
+		"CACHE_MIDDLEWARE_KEY_PREFIX": false, "SESSION_COOKIE_AGE": false, "TOKEN_EXPIRY_DAYS": false, "key": false, "secret": false,
+	} {
+		if got := SecretSettingName(name, false); got != want {
+			t.Errorf("SecretSettingName(%q) = %v, want %v", name, got, want)
+		}
+	}
+	// Served to every browser anyway: tokens and API keys are not refused.
+	for name, want := range map[string]bool{"googleMapsApiKey": false, "recaptchaSiteKey": false, "apiToken": false, "adminPassword": true, "privateKey": true} {
+		if got := SecretSettingName(name, true); got != want {
+			t.Errorf("SecretSettingName(%q, browser) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func TestSecretsInsideSettings(t *testing.T) {
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    CACHES: {default: {OPTIONS: {PASSWORD: hunter2}}}\n    PASSWORD_HASHERS: [a, b]\n  frontendSettings:\n    enduser: {auth: {adminPassword: x}, googleMapsApiKey: k}\n", 1)
+	fleet := edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com/fleet.git?token=abc")
+	err := loadAndValidate(map[string]string{"fleet.yaml": fleet, "billing.yaml": billing})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, w := range []string{"spec.settings.CACHES.default.OPTIONS.PASSWORD: looks like a secret", "spec.frontendSettings.enduser.auth.adminPassword: looks like a secret", `spec.repository.url: "https://git.example.com/fleet.git?token=abc" has a query`} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	for _, a := range []string{"PASSWORD_HASHERS", "googleMapsApiKey"} {
+		if strings.Contains(err.Error(), a) {
+			t.Errorf("%s refused:\n%v", a, err)
+		}
 	}
 }
