@@ -71,7 +71,7 @@ func WriteKeeping(root string, files []File, keep []string) (WriteStats, error) 
 	}
 	// A symbolic link inside the managed directories could lead anywhere
 	// (flux-system/, outside the output directory): never write through one.
-	if links := disk.linksOn(files); len(links) > 0 {
+	if links := disk.linksOn(files, keep); len(links) > 0 {
 		var problems []string
 		for _, l := range links {
 			target, _ := os.Readlink(filepath.Join(root, filepath.FromSlash(l)))
@@ -186,15 +186,22 @@ type onDisk struct {
 	stale, temps []string        // absolute paths
 }
 
-// linksOn returns, sorted, the symbolic links on the paths of files.
-func (d *onDisk) linksOn(files []File) []string {
+// linksOn returns, sorted, the symbolic links on the paths of files and
+// of the kept paths.
+func (d *onDisk) linksOn(files []File, keep []string) []string {
 	seen := map[string]bool{}
-	for _, f := range files {
-		for p := f.Path; p != "."; p = path.Dir(p) {
+	check := func(p string) {
+		for ; p != "."; p = path.Dir(p) {
 			if d.links[p] {
 				seen[p] = true
 			}
 		}
+	}
+	for _, f := range files {
+		check(f.Path)
+	}
+	for _, p := range keep {
+		check(p)
 	}
 	return slices.Sorted(maps.Keys(seen))
 }

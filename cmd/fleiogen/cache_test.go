@@ -91,3 +91,35 @@ func TestMain(m *testing.M) {
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
+
+// TestRenderCacheRefusesALinkedFile: a rendered file replaced by a link to
+// the same content is refused with the cache as without it.
+func TestRenderCacheRefusesALinkedFile(t *testing.T) {
+	t.Setenv("FLEIOGEN_CACHE", t.TempDir())
+	specs, out, elsewhere := t.TempDir(), t.TempDir(), t.TempDir()
+	copyDir(t, "../../examples/fleet", specs)
+	if code, _, stderr := run("render", specs, "-o", out); code != ExitOK {
+		t.Fatal(stderr)
+	}
+	job := filepath.Join(out, "components/fleio/billing/cloud/database/job.yaml")
+	data, err := os.ReadFile(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyOf := filepath.Join(elsewhere, "job.yaml")
+	if err := os.WriteFile(copyOf, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(job); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(copyOf, job); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"render", specs, "-o", out}, {"render", specs, "-o", out, "--no-cache"}} {
+		code, _, stderr := run(args...)
+		if code != ExitFailure || !strings.Contains(stderr, "is a symbolic link") {
+			t.Errorf("%v: exit %d, %s", args, code, stderr)
+		}
+	}
+}
