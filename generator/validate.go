@@ -102,6 +102,9 @@ var (
 type validator struct {
 	specs    *Specs
 	problems Problems
+	// badDomain marks clusters whose domain is reported: hosts made from
+	// it are not reported again.
+	badDomain map[string]bool
 }
 
 func (v *validator) at(obj any, field, format string, args ...any) {
@@ -341,8 +344,11 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		} else {
 			v.retyped(f, p+".branch", c.Branch)
 		}
-		if v.domain(f, p+".domain", c.Domain) {
-			v.retyped(f, p+".domain", c.Domain)
+		if !v.domain(f, p+".domain", c.Domain) || v.retyped(f, p+".domain", c.Domain) {
+			if v.badDomain == nil {
+				v.badDomain = map[string]bool{}
+			}
+			v.badDomain[c.Name] = true
 		}
 		switch c.CertManager {
 		case "":
@@ -740,6 +746,8 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 				c.Deployments = append(c.Deployments, d)
 				if c.Env != nil {
 					d.addEnvironment(c.Env)
+				}
+				if c.Env != nil && !v.badDomain[c.Name] {
 					host := c.Env.Host(d, c.Domain)
 					if !isLocalHost(host) && c.Env.ACMEEmail == "" {
 						idx := envIndex(f, c.Env.Name)

@@ -242,6 +242,11 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/billing.yaml:10: invalid YAML: not UTF-8 (byte 0xe9 in column 20)`},
 		},
 		{
+			name:  "a cluster domain with a trailing dot, reported once",
+			fleet: edit(t, validFleet, "domain: staging.example.com", "domain: staging.example.com."),
+			want:  []string{`specs/fleet.yaml:12: spec.clusters[0].domain: "staging.example.com." ends with a dot`},
+		},
+		{
 			name:    "a domain with a trailing dot",
 			billing: edit(t, validBilling, "domain: cloud.example.com", "domain: cloud.example.com."),
 			want:    []string{`spec.domain: "cloud.example.com." ends with a dot`},
