@@ -1,16 +1,18 @@
 package generator
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // RenderCache lets a re-render skip the FleioDeployments whose inputs did
@@ -82,6 +84,34 @@ func (c *RenderCache) path(key string) string {
 	return filepath.Join(c.dir, key[:2], key)
 }
 
+// An entry is a header line, "v2 <unix nanoseconds when written>", then a
+// line per file: "<sha256> <size> <mtime ns> <ctime ns> <inode> <path>".
+// The file's status after it was written lets a re-render trust a file
+// without reading it, as git's index does: any write changes its ctime, a
+// replacement its inode. A file whose status differs, or that was modified
+// too close to the entry's writing for a later write to show in its times
+// (racy, in git's words), is read and hashed.
+const entryVersion = "v2"
+
+// racy reports whether a file modified at mtime (nanoseconds) could have
+// been written again, unseen, after an entry written at written: file
+// times tick in milliseconds on ext4, XFS and btrfs, but in whole seconds
+// (two on FAT) on some file systems, which show as times without
+// nanoseconds.
+func racy(mtime, written int64) bool {
+	window := int64(20 * time.Millisecond)
+	if mtime%int64(time.Second) == 0 {
+		window = int64(2 * time.Second)
+	}
+	return written-mtime < window
+}
+
+type entryFile struct {
+	sum  string
+	stat fileStat
+	path string
+}
+
 // Unchanged returns the paths of d's files when its entry for key matches
 // the tree under root file by file; ok is false otherwise.
 func (c *RenderCache) Unchanged(root, key string) (paths []string, ok bool) {
@@ -89,44 +119,78 @@ func (c *RenderCache) Unchanged(root, key string) (paths []string, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	type entry struct{ sum, path string }
-	var entries []entry
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		sum, p, found := strings.Cut(sc.Text(), " ")
-		if !found || len(sum) != 64 || checkRelPath(p) != nil {
-			return nil, false
-		}
-		entries = append(entries, entry{sum, p})
-	}
-	if len(entries) == 0 {
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	version, written, _ := strings.Cut(lines[0], " ")
+	writtenNs, err := strconv.ParseInt(written, 10, 64)
+	if version != entryVersion || err != nil || len(lines) < 2 {
 		return nil, false
 	}
-	for _, e := range entries {
-		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(e.path)))
-		if err != nil {
+	var entries []entryFile
+	for _, line := range lines[1:] {
+		f := strings.SplitN(line, " ", 6)
+		if len(f) != 6 || len(f[0]) != 64 || checkRelPath(f[5]) != nil {
 			return nil, false
 		}
-		if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != e.sum {
+		var st fileStat
+		var errs [4]error
+		st.size, errs[0] = strconv.ParseInt(f[1], 10, 64)
+		st.mtime, errs[1] = strconv.ParseInt(f[2], 10, 64)
+		st.ctime, errs[2] = strconv.ParseInt(f[3], 10, 64)
+		st.ino, errs[3] = strconv.ParseUint(f[4], 10, 64)
+		if errors.Join(errs[:]...) != nil {
 			return nil, false
+		}
+		entries = append(entries, entryFile{f[0], st, f[5]})
+	}
+	refresh := false
+	for i, e := range entries {
+		p := filepath.Join(root, filepath.FromSlash(e.path))
+		st, err := statFile(p)
+		if err != nil {
+			return nil, false // missing, or not a regular file
+		}
+		if st != e.stat || racy(st.mtime, writtenNs) {
+			got, err := os.ReadFile(p)
+			if err != nil {
+				return nil, false
+			}
+			if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != e.sum {
+				return nil, false
+			}
+			if st != e.stat {
+				entries[i].stat, refresh = st, true
+			}
 		}
 		paths = append(paths, e.path)
+	}
+	if refresh {
+		c.write(key, entries) // same content, new status: trust it next time
 	}
 	return paths, true
 }
 
-// Store records files as the output of the deployment with key. Errors
-// are ignored: the cache is an optimisation.
-func (c *RenderCache) Store(key string, files []File) {
-	var b bytes.Buffer
+// Store records files, just written under root, as the output of the
+// deployment with key. Errors are ignored: the cache is an optimisation.
+func (c *RenderCache) Store(root, key string, files []File) {
+	entries := make([]entryFile, 0, len(files))
 	for _, f := range files {
+		st, err := statFile(filepath.Join(root, filepath.FromSlash(f.Path)))
+		if err != nil {
+			return
+		}
 		sum := sha256.Sum256(f.Data)
-		fmt.Fprintf(&b, "%s %s\n", hex.EncodeToString(sum[:]), f.Path)
+		entries = append(entries, entryFile{hex.EncodeToString(sum[:]), st, f.Path})
+	}
+	c.write(key, entries)
+}
+
+func (c *RenderCache) write(key string, entries []entryFile) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %d\n", entryVersion, time.Now().UnixNano())
+	for _, e := range entries {
+		fmt.Fprintf(&b, "%s %d %d %d %d %s\n", e.sum, e.stat.size, e.stat.mtime, e.stat.ctime, e.stat.ino, e.path)
 	}
 	p := c.path(key)
-	if old, err := os.ReadFile(p); err == nil && bytes.Equal(old, b.Bytes()) {
-		return // already recorded
-	}
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return
 	}
@@ -139,12 +203,12 @@ func (c *RenderCache) Store(key string, files []File) {
 }
 
 // StoreAll is Store for every deployment of rendered, in parallel.
-func (c *RenderCache) StoreAll(keys map[*Deployment]string, rendered map[*Deployment][]File) {
+func (c *RenderCache) StoreAll(root string, keys map[*Deployment]string, rendered map[*Deployment][]File) {
 	ds := make([]*Deployment, 0, len(rendered))
 	for d := range rendered {
 		ds = append(ds, d)
 	}
-	parallel(len(ds), func(i int) { c.Store(keys[ds[i]], rendered[ds[i]]) })
+	parallel(len(ds), func(i int) { c.Store(root, keys[ds[i]], rendered[ds[i]]) })
 }
 
 // Lookup checks every deployment of m against the cache in parallel and

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"os"
 	"path"
@@ -133,18 +134,44 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("%s: no *.yaml or *.yml spec files found", prefix)
 	}
-	for _, f := range files {
-		name := path.Join(prefix, f)
-		data, err := readSpecFile(fsys, f)
+	// Files are read and decoded in parallel, each into its own Specs, and
+	// merged in file order.
+	parts := make([]*Specs, len(files))
+	partProblems := make([]Problems, len(files))
+	parallel(len(files), func(i int) {
+		part := &Specs{sources: map[any]*Source{}}
+		parts[i] = part
+		name := path.Join(prefix, files[i])
+		data, err := readSpecFile(fsys, files[i])
 		if err != nil {
-			specs.whole = true
-			problems = append(problems, Problem{File: name, Message: err.Error()})
-			continue
+			part.whole = true
+			partProblems[i] = Problems{{File: name, Message: err.Error()}}
+			return
 		}
 		if IsGenerated(data) {
-			continue // rendered output, not a spec
+			return // rendered output, not a spec
 		}
-		problems = append(problems, specs.loadFile(name, data)...)
+		partProblems[i] = part.loadFile(name, data)
+	})
+	for i, part := range parts {
+		problems = append(problems, partProblems[i]...)
+		specs.whole = specs.whole || part.whole
+		specs.Deployments = append(specs.Deployments, part.Deployments...)
+		specs.DbConnections = append(specs.DbConnections, part.DbConnections...)
+		specs.RedisConnections = append(specs.RedisConnections, part.RedisConnections...)
+		specs.Skipped = append(specs.Skipped, part.Skipped...)
+		maps.Copy(specs.sources, part.sources)
+		if part.Fleet == nil {
+			continue
+		}
+		if specs.Fleet != nil {
+			src := part.FleetSource
+			problems = append(problems, Problem{File: src.File, Line: src.LineOf("kind"), Field: "kind",
+				Message: fmt.Sprintf("a second Fleet (the first is %s:%d); a spec directory holds exactly one", specs.FleetSource.File, specs.FleetSource.Line)})
+			delete(specs.sources, part.Fleet)
+			continue
+		}
+		specs.Fleet, specs.FleetSource = part.Fleet, part.FleetSource
 	}
 	if len(problems) > 0 {
 		specs.loadProblems = problems.sorted()

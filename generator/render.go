@@ -52,56 +52,57 @@ func Render(m *Model) ([]File, error) {
 // the deployment and the Fleet). It also returns each rendered
 // deployment's files.
 func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deployment][]File, error) {
-	// The clusters, the platform and the tenants are one task, each
+	// The clusters and the platform are one task, each tenant and each
 	// deployment another; they are independent, so they run in parallel
 	// and are joined in model order.
-	r := &renderer{m: m}
-	parts := make([][]File, len(m.Deployments))
-	errs := make([]error, len(m.Deployments))
+	tasks := []func(*renderer){func(r *renderer) { r.clusters(); r.platform() }}
+	for _, t := range m.Tenants {
+		tasks = append(tasks, func(r *renderer) { r.tenant(t) })
+	}
+	first := len(tasks) // the deployments' tasks start here
+	for _, d := range m.Deployments {
+		if _, ok := skip[d]; ok {
+			tasks = append(tasks, nil)
+			continue
+		}
+		tasks = append(tasks, func(r *renderer) { r.deployment(d) })
+	}
+	parts := make([][]File, len(tasks))
+	errs := make([]error, len(tasks))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	wg.Add(1)
-	sem <- struct{}{}
-	go func() {
-		defer func() { <-sem; wg.Done() }()
-		r.clusters()
-		r.platform()
-		r.tenants()
-	}()
-	for i, d := range m.Deployments {
-		if _, ok := skip[d]; ok {
+	for i, task := range tasks {
+		if task == nil {
 			continue
 		}
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			dr := &renderer{m: m}
-			dr.deployment(d)
-			parts[i], errs[i] = dr.files, dr.err
+			r := &renderer{m: m}
+			task(r)
+			parts[i], errs[i] = r.files, r.err
 		}()
 	}
 	wg.Wait()
-	if r.err != nil {
-		return nil, nil, r.err
-	}
+	var files []File
 	byDeployment := map[*Deployment][]File{}
 	for i := range parts {
 		if errs[i] != nil {
 			return nil, nil, errs[i]
 		}
-		r.files = append(r.files, parts[i]...)
-		if parts[i] != nil {
-			byDeployment[m.Deployments[i]] = parts[i]
+		files = append(files, parts[i]...)
+		if i >= first && parts[i] != nil {
+			byDeployment[m.Deployments[i-first]] = parts[i]
 		}
 	}
-	sort.Slice(r.files, func(i, j int) bool { return r.files[i].Path < r.files[j].Path })
-	for i := 1; i < len(r.files); i++ {
-		if r.files[i].Path == r.files[i-1].Path {
-			return nil, nil, fmt.Errorf("internal error: %s rendered twice", r.files[i].Path)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	for i := 1; i < len(files); i++ {
+		if files[i].Path == files[i-1].Path {
+			return nil, nil, fmt.Errorf("internal error: %s rendered twice", files[i].Path)
 		}
 	}
-	return r.files, byDeployment, nil
+	return files, byDeployment, nil
 }
 
 // renderer collects files and the first error.

@@ -193,68 +193,66 @@ func (r *renderer) clusterIssuer(c *ClusterModel, d *Deployment) *cmv1.ClusterIs
 	return iss
 }
 
-// tenants renders tenants/<namespace>/ for every namespace with deployments.
-func (r *renderer) tenants() {
-	for _, t := range r.m.Tenants {
-		dir := "tenants/" + t.Namespace
-		ns := t.Namespace
-		tenantLabels := managedLabels(map[string]string{"toolkit.fluxcd.io/tenant": ns})
-		r.yaml(dir+"/namespace.yaml", &corev1.Namespace{
-			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
-			// Pruning a namespace deletes its PVCs; it is kept when the
-			// tenant goes, like the operator keeps volumes.
-			ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: tenantLabels, Annotations: map[string]string{pruneAnnotation: disabled}},
+// tenant renders tenants/<namespace>/.
+func (r *renderer) tenant(t *Tenant) {
+	dir := "tenants/" + t.Namespace
+	ns := t.Namespace
+	tenantLabels := managedLabels(map[string]string{"toolkit.fluxcd.io/tenant": ns})
+	r.yaml(dir+"/namespace.yaml", &corev1.Namespace{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
+		// Pruning a namespace deletes its PVCs; it is kept when the
+		// tenant goes, like the operator keeps volumes.
+		ObjectMeta: metav1.ObjectMeta{Name: ns, Labels: tenantLabels, Annotations: map[string]string{pruneAnnotation: disabled}},
+	})
+	// The stage Kustomizations impersonate this ServiceAccount, also
+	// when they are deleted: kustomize-controller prunes a deleted
+	// Kustomization's objects as that account and skips the pruning
+	// when the account is gone. When a tenant leaves a cluster, its
+	// stage Kustomizations and its RBAC are pruned at the same time,
+	// so the RBAC is kept (with the Namespace) to let them clean up.
+	keep := meta2(TenantServiceAccount, ns, tenantLabels)
+	keep.Annotations = map[string]string{pruneAnnotation: disabled}
+	r.yaml(dir+"/rbac.yaml",
+		&corev1.ServiceAccount{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: keep,
+		},
+		&rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: keep,
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: TenantServiceAccount, Namespace: ns}},
 		})
-		// The stage Kustomizations impersonate this ServiceAccount, also
-		// when they are deleted: kustomize-controller prunes a deleted
-		// Kustomization's objects as that account and skips the pruning
-		// when the account is gone. When a tenant leaves a cluster, its
-		// stage Kustomizations and its RBAC are pruned at the same time,
-		// so the RBAC is kept (with the Namespace) to let them clean up.
-		keep := meta2(TenantServiceAccount, ns, tenantLabels)
-		keep.Annotations = map[string]string{pruneAnnotation: disabled}
-		r.yaml(dir+"/rbac.yaml",
-			&corev1.ServiceAccount{
-				TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-				ObjectMeta: keep,
-			},
-			&rbacv1.RoleBinding{
-				TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-				ObjectMeta: keep,
-				RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
-				Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: TenantServiceAccount, Namespace: ns}},
-			})
-		info := &corev1.ConfigMap{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-			ObjectMeta: meta2(RuntimeInfo, ns, tenantLabels),
-			Data:       map[string]string{},
-		}
-		for _, k := range []string{"ENVIRONMENT", "GIT_BRANCH", "CLUSTER_NAME", "CLUSTER_DOMAIN"} {
-			info.Data[k] = "${" + k + "}"
-		}
-		r.yaml(dir+"/runtime-info.yaml", info)
-		repo := &sourcev1.GitRepository{
-			TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
-			ObjectMeta: meta2(FleetSource, ns, tenantLabels),
-			Spec: sourcev1.GitRepositorySpec{
-				URL:       r.m.Repository.URL,
-				Interval:  metav1.Duration{Duration: time.Minute},
-				Timeout:   &metav1.Duration{Duration: time.Minute},
-				Reference: &sourcev1.GitRepositoryRef{Branch: "${GIT_BRANCH}"},
-			},
-		}
-		if r.m.Repository.SecretRef != "" {
-			repo.Spec.SecretRef = &meta.LocalObjectReference{Name: r.m.Repository.SecretRef}
-		}
-		r.yaml(dir+"/sync.yaml", repo)
-		k := &kusttypes.Kustomization{Resources: []string{"namespace.yaml", "rbac.yaml", "runtime-info.yaml", "sync.yaml"}}
-		for _, d := range t.Deployments {
-			file := "fleio-" + d.Name + ".yaml"
-			r.yaml(path.Join(dir, file), r.stageObjects(d)...)
-			k.Resources = append(k.Resources, file)
-		}
-		r.kustomization(dir, k)
+	info := &corev1.ConfigMap{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: meta2(RuntimeInfo, ns, tenantLabels),
+		Data:       map[string]string{},
 	}
+	for _, k := range []string{"ENVIRONMENT", "GIT_BRANCH", "CLUSTER_NAME", "CLUSTER_DOMAIN"} {
+		info.Data[k] = "${" + k + "}"
+	}
+	r.yaml(dir+"/runtime-info.yaml", info)
+	repo := &sourcev1.GitRepository{
+		TypeMeta:   metav1.TypeMeta{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind},
+		ObjectMeta: meta2(FleetSource, ns, tenantLabels),
+		Spec: sourcev1.GitRepositorySpec{
+			URL:       r.m.Repository.URL,
+			Interval:  metav1.Duration{Duration: time.Minute},
+			Timeout:   &metav1.Duration{Duration: time.Minute},
+			Reference: &sourcev1.GitRepositoryRef{Branch: "${GIT_BRANCH}"},
+		},
+	}
+	if r.m.Repository.SecretRef != "" {
+		repo.Spec.SecretRef = &meta.LocalObjectReference{Name: r.m.Repository.SecretRef}
+	}
+	r.yaml(dir+"/sync.yaml", repo)
+	k := &kusttypes.Kustomization{Resources: []string{"namespace.yaml", "rbac.yaml", "runtime-info.yaml", "sync.yaml"}}
+	for _, d := range t.Deployments {
+		file := "fleio-" + d.Name + ".yaml"
+		r.yaml(path.Join(dir, file), r.stageObjects(d)...)
+		k.Resources = append(k.Resources, file)
+	}
+	r.kustomization(dir, k)
 }
 
 // stageObjects are a deployment's objects in its tenant directory: the

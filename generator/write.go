@@ -48,6 +48,31 @@ func Write(root string, files []File) (WriteStats, error) {
 // already checked to be right on disk (see RenderCache): they are neither
 // read, written nor deleted.
 func WriteKeeping(root string, files []File, keep []string) (WriteStats, error) {
+	return WriteScanned(root, files, keep, StartScan(root))
+}
+
+// Scan is a walk of the managed directories under an output root, started
+// in the background (see StartScan).
+type Scan struct {
+	done chan struct{}
+	disk *onDisk
+	err  error
+}
+
+// StartScan walks the managed directories under root in the background, so
+// that a render can overlap the walk with loading and rendering. Nothing
+// may write under root until the scan is used by WriteScanned.
+func StartScan(root string) *Scan {
+	sc := &Scan{done: make(chan struct{})}
+	go func() {
+		defer close(sc.done)
+		sc.disk, sc.err = walkTree(root)
+	}()
+	return sc
+}
+
+// WriteScanned is WriteKeeping with the walk of root already started.
+func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStats, error) {
 	st := WriteStats{Files: len(files) + len(keep), Unchanged: len(keep)}
 	want := make(map[string]bool, len(files)+len(keep))
 	for _, p := range keep {
@@ -65,8 +90,12 @@ func WriteKeeping(root string, files []File, keep []string) (WriteStats, error) 
 		}
 		want[f.Path] = true
 	}
-	disk, err := scan(root, want)
-	if err != nil {
+	<-sc.done
+	if sc.err != nil {
+		return st, sc.err
+	}
+	disk := sc.disk
+	if err := disk.findStale(want); err != nil {
 		return st, err
 	}
 	// A symbolic link inside the managed directories could lead anywhere
@@ -176,6 +205,7 @@ func isBootstrapPath(p string) bool {
 // onDisk is what scan found under the managed directories, as slash paths
 // relative to the output root.
 type onDisk struct {
+	root  string
 	files map[string]bool // regular files
 	dirs  map[string]bool // directories walked
 	// odd are entries that are neither: symlinks, devices, directories
@@ -224,11 +254,10 @@ func (d *onDisk) mayExist(p string) bool {
 	return false
 }
 
-// scan walks the managed directories once: what exists, the generated
-// files that are not wanted (stale), and temporary files left by an
-// interrupted write.
-func scan(root string, want map[string]bool) (*onDisk, error) {
-	d := &onDisk{files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}, links: map[string]bool{}}
+// walkTree walks the managed directories once: what exists, and temporary
+// files left by an interrupted write.
+func walkTree(root string) (*onDisk, error) {
+	d := &onDisk{root: root, files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}, links: map[string]bool{}}
 	err := WalkManaged(root, func(p, rel string, e fs.DirEntry) error {
 		top, _, _ := strings.Cut(rel, "/")
 		if e.IsDir() {
@@ -246,25 +275,34 @@ func scan(root string, want map[string]bool) (*onDisk, error) {
 			}
 			return nil
 		}
-		d.files[rel] = true
-		if rel == top {
-			d.odd[rel] = true // a file where a managed directory should be
-		}
-		if want[rel] {
-			return nil
-		}
 		if isTempName(e.Name()) {
 			d.temps = append(d.temps, p)
 			return nil
 		}
+		d.files[rel] = true
+		if rel == top {
+			d.odd[rel] = true // a file where a managed directory should be
+		}
+		return nil
+	})
+	return d, err
+}
+
+// findStale sets d.stale to the generated files (they start with the
+// header) that want does not hold.
+func (d *onDisk) findStale(want map[string]bool) error {
+	for _, rel := range slices.Sorted(maps.Keys(d.files)) {
+		if want[rel] {
+			continue
+		}
+		p := filepath.Join(d.root, filepath.FromSlash(rel))
 		if generated, err := fileIsGenerated(p); err != nil {
 			return err
 		} else if generated {
 			d.stale = append(d.stale, p)
 		}
-		return nil
-	})
-	return d, err
+	}
+	return nil
 }
 
 // WalkManaged walks the managed directories under root (those that exist),

@@ -46,6 +46,8 @@ everything; "fleiogen check" never uses the cache.`,
 			if fi, err := os.Stat(o.output); err == nil && !fi.IsDir() {
 				return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", o.output))
 			}
+			// The walk of the output tree overlaps loading and rendering.
+			scan := generator.StartScan(o.output)
 			specs, m, err := loadSpecs(dir, errOut)
 			if err != nil {
 				return err
@@ -69,12 +71,12 @@ everything; "fleiogen check" never uses the cache.`,
 			for _, d := range m.Deployments {
 				keep = append(keep, unchanged[d]...)
 			}
-			st, err := generator.WriteKeeping(o.output, files, keep)
+			st, err := generator.WriteScanned(o.output, files, keep, scan)
 			if err != nil {
 				return withCode(ExitFailure, err)
 			}
 			if cache != nil {
-				cache.StoreAll(keys, byDeployment)
+				cache.StoreAll(o.output, keys, byDeployment)
 			}
 			fmt.Fprintf(errOut, "rendered %d files into %s: %d written, %d unchanged, %d deleted\n",
 				st.Files, o.output, st.Written, st.Unchanged, st.Deleted)

@@ -1,0 +1,27 @@
+//go:build linux
+
+package generator
+
+import (
+	"errors"
+	"syscall"
+)
+
+// fileStat is what the render cache compares to trust a file unread.
+type fileStat struct {
+	size, mtime, ctime int64
+	ino                uint64
+}
+
+// statFile returns the status of the regular file p, not following a
+// symbolic link (a link is an error).
+func statFile(p string) (fileStat, error) {
+	var st syscall.Stat_t
+	if err := syscall.Lstat(p, &st); err != nil {
+		return fileStat{}, err
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return fileStat{}, errors.New("not a regular file")
+	}
+	return fileStat{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: uint64(st.Ino)}, nil
+}
