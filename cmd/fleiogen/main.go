@@ -6,10 +6,6 @@ import (
 	"os"
 )
 
-var stopProf = func() {}
-
 func main() {
-	c := Execute(os.Args[1:], os.Stdout, os.Stderr)
-	stopProf()
-	os.Exit(c)
+	os.Exit(Execute(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -29,8 +29,10 @@ Invalid specs are all reported, and nothing is written.
 
 A re-render skips the FleioDeployments whose specs, Fleet and fleiogen
 binary are unchanged and whose files on disk still have the content they
-were rendered with (checked by SHA-256 hashes kept in $FLEIOGEN_CACHE, by
-default the user cache directory's fleiogen/). --no-cache renders
+were rendered with. The render cache ($FLEIOGEN_CACHE, by default the user
+cache directory's fleiogen/) keeps each file's SHA-256 and its status after
+writing (size, times, inode): a file whose status is unchanged is trusted
+unread, as git's index does; any other is hashed. --no-cache renders
 everything; "fleiogen check" never uses the cache.`,
 		Example: `  # Render the bundled examples into the repository root
   fleiogen render examples/fleet -o .
