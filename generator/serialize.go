@@ -23,7 +23,9 @@ type File struct {
 	Data []byte
 }
 
-// patchYAML serialises a partial object as a strategic-merge patch.
+// patchYAML serialises a partial object as a strategic-merge patch: empty
+// maps, empty lists and nulls are dropped, recursively, because in a patch
+// they would clear the base's field.
 func patchYAML(obj any) (string, error) {
 	b := patchBuffers.Get().(*bytes.Buffer)
 	defer patchBuffers.Put(b)

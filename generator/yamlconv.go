@@ -26,15 +26,6 @@ func encodeYAML(obj any) ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// encodePatch is encodeYAML for a strategic-merge patch: empty maps, empty
-// lists and nulls are dropped, recursively, because in a patch they would
-// clear the base's field.
-func encodePatch(obj any) ([]byte, error) {
-	var b bytes.Buffer
-	err := convert(&b, obj, true)
-	return b.Bytes(), err
-}
-
 // converters are reused: their buffers, nodes and interned strings make
 // the next conversion allocate little.
 var converters = sync.Pool{New: func() any { return &converter{intern: map[string]string{}} }}
@@ -542,15 +533,6 @@ var numberByte = func() (t [256]bool) {
 	}
 	return t
 }()
-
-// scalar writes s as a plain scalar where YAML reads that back as the same
-// string, and double-quoted otherwise.
-func scalar(s string) string {
-	if plainOK(s) {
-		return s
-	}
-	return strconv.Quote(s)
-}
 
 // plainByte marks the bytes that never need a look at their neighbours in
 // a plain scalar: letters, digits and a few punctuation marks.
