@@ -19,11 +19,12 @@ import (
 // not change, as Go's build cache skips unchanged packages. For each
 // deployment it keeps, under a key that hashes the fleiogen binary, the
 // Fleet and the deployment's own specs (FleioDeployment and its
-// connections), the path and SHA-256 of every file the deployment rendered.
-// A deployment is skipped only when its key is known and every one of
-// those files is on disk with that content, so a hand-edited, deleted or
-// stale file is always rendered again. The cache holds hashes only, never
-// file contents; deleting it costs one full render.
+// connections), the path, SHA-256 and status of every file the deployment
+// rendered. A deployment is skipped only when its key is known and every
+// one of those files is on disk with that content, so a hand-edited,
+// deleted or stale file is always rendered again. The cache holds hashes
+// and file status only, never file contents; deleting it costs one full
+// render.
 type RenderCache struct {
 	dir  string
 	salt []byte
@@ -65,18 +66,25 @@ func OpenRenderCache(dir string) (*RenderCache, error) {
 	return &RenderCache{dir: dir, salt: h.Sum(nil)}, nil
 }
 
-// Key hashes what d's files depend on: the binary, the Fleet and d's specs.
-func (c *RenderCache) Key(fleet *Fleet, d *Deployment) string {
-	h := sha256.New()
-	h.Write(c.salt)
+// hashJSON hashes the JSON of each of vs into h.
+func hashJSON(h io.Writer, vs ...any) {
 	enc := json.NewEncoder(h)
-	for _, v := range []any{fleet, d.Namespace, d.Name, d.Spec, d.DB, d.Redis} {
+	for _, v := range vs {
 		if err := enc.Encode(v); err != nil {
 			// Cannot happen for these types; a unique key disables the
 			// entry rather than risk a false hit.
 			fmt.Fprintf(h, "unencodable %p", v)
 		}
 	}
+}
+
+// key hashes what d's files depend on: the binary, the Fleet (hashed once,
+// as fleetSum) and d's specs.
+func (c *RenderCache) key(fleetSum []byte, d *Deployment) string {
+	h := sha256.New()
+	h.Write(c.salt)
+	h.Write(fleetSum)
+	hashJSON(h, d.Namespace, d.Name, d.Spec, d.DB, d.Redis)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -194,11 +202,10 @@ func (c *RenderCache) write(key string, entries []entryFile) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return
 	}
+	// As the tree's files are written: a temporary file, then a rename.
 	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
-	if os.WriteFile(tmp, b.Bytes(), 0o644) == nil {
-		if os.Rename(tmp, p) != nil {
-			os.Remove(tmp)
-		}
+	if createExcl(tmp, b.Bytes()) == nil && rename(tmp, p) != nil {
+		os.Remove(tmp)
 	}
 }
 
@@ -215,10 +222,13 @@ func (c *RenderCache) StoreAll(root string, keys map[*Deployment]string, rendere
 // returns the paths of those whose files are unchanged on disk.
 func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map[*Deployment][]string, keys map[*Deployment]string) {
 	unchanged, keys = map[*Deployment][]string{}, map[*Deployment]string{}
+	fh := sha256.New()
+	hashJSON(fh, fleet)
+	fleetSum := fh.Sum(nil)
 	found := make([][]string, len(m.Deployments))
 	ks := make([]string, len(m.Deployments))
 	parallel(len(m.Deployments), func(i int) {
-		ks[i] = c.Key(fleet, m.Deployments[i])
+		ks[i] = c.key(fleetSum, m.Deployments[i])
 		if paths, ok := c.Unchanged(root, ks[i]); ok {
 			found[i] = paths
 		}

@@ -1,6 +1,8 @@
 package generator
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"unicode"
 )
@@ -108,4 +110,36 @@ func SecretSettingName(name string, browser bool) bool {
 		return len(words) > 1 && secretKeyQualifiers[words[len(words)-2]]
 	}
 	return secretWords[last] && !(len(words) == 1 && genericWords[last])
+}
+
+// secretInside returns the path, inside a setting's JSON value, of the
+// first mapping key that names a secret and holds a non-empty string
+// (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}), or "".
+func secretInside(raw json.RawMessage, browser bool) string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return ""
+	}
+	var walk func(v any, p string) string
+	walk = func(v any, p string) string {
+		switch t := v.(type) {
+		case map[string]any:
+			for _, k := range sortedKeys(t) {
+				if s, ok := t[k].(string); ok && s != "" && SecretSettingName(k, browser) {
+					return p + "." + k
+				}
+				if r := walk(t[k], p+"."+k); r != "" {
+					return r
+				}
+			}
+		case []any:
+			for i, e := range t {
+				if r := walk(e, fmt.Sprintf("%s[%d]", p, i)); r != "" {
+					return r
+				}
+			}
+		}
+		return ""
+	}
+	return walk(v, "")
 }

@@ -263,8 +263,6 @@ func firstInvalidUTF8(data []byte) int {
 	return -1
 }
 
-const unknownFieldMessage = "unknown field"
-
 // peekTypeMeta reads apiVersion and kind from a document's mapping node
 // without converting the document.
 func peekTypeMeta(root *yaml.Node) (apiVersion, kind string) {
@@ -420,12 +418,12 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	// Unknown fields and wrong types are all reported, each at its path;
 	// the object is still loaded without them, so that Validate can report
 	// the other problems in the same run.
-	for _, p := range unknownFields(value, reflect.TypeOf(target).Elem(), "") {
+	var sc schemaCheck
+	sc.check(value, reflect.TypeOf(target).Elem(), "")
+	for _, p := range sc.problems {
 		report(p.Field, "%s", p.Message)
-		if !strings.HasPrefix(p.Message, unknownFieldMessage) {
-			lost = append(lost, p.Field)
-		}
 	}
+	lost = append(lost, sc.lost...)
 	// A Fleet, or an object's name or namespace, that lost a value would
 	// make checks across objects report the loss as other problems.
 	for _, f := range lost {
@@ -593,15 +591,28 @@ func joinPath(p, k string) string {
 
 var jsonUnmarshaler = reflect.TypeOf((*json.Unmarshaler)(nil)).Elem()
 
-// unknownFields reports every key of v that type t does not declare, with
-// the list of the allowed ones. Types with their own JSON decoding are
-// leaves.
-func unknownFields(v any, t reflect.Type, p string) Problems {
+// schemaCheck holds what check finds in a decoded document.
+type schemaCheck struct {
+	problems Problems
+	// lost are the fields whose values cannot be decoded (wrong types,
+	// values a field's own decoding refuses), as opposed to unknown
+	// fields, which decoding ignores.
+	lost []string
+}
+
+// check reports every key of v that type t does not declare, with the list
+// of the allowed ones, and every value of the wrong type, each at its
+// path. Types with their own JSON decoding are leaves.
+func (sc *schemaCheck) check(v any, t reflect.Type, p string) {
+	lose := func(msg string) {
+		sc.problems = append(sc.problems, Problem{Field: p, Message: msg})
+		sc.lost = append(sc.lost, p)
+	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
 	if t == reflect.TypeOf(json.RawMessage(nil)) {
-		return nil
+		return
 	}
 	if reflect.PointerTo(t).Implements(jsonUnmarshaler) {
 		// Decode the leaf on its own, so that its error carries the path.
@@ -610,56 +621,45 @@ func unknownFields(v any, t reflect.Type, p string) Problems {
 			err = reflect.New(t).Interface().(json.Unmarshaler).UnmarshalJSON(raw)
 		}
 		if err != nil {
-			return Problems{{Field: p, Message: err.Error()}}
+			lose(err.Error())
 		}
-		return nil
+		return
 	}
 	if v == nil {
-		return nil // null: the field is left unset
+		return // null: the field is left unset
 	}
-	if p := typeProblem(v, t, p); p != nil {
-		return Problems{*p}
+	if msg := typeProblem(v, t); msg != "" {
+		lose(msg)
+		return
 	}
-	var problems Problems
 	switch t.Kind() {
 	case reflect.Struct:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
+		m := v.(map[string]any)
 		fields := jsonFields(t)
-		keys := sortedKeys(m)
-		for _, k := range keys {
+		for _, k := range sortedKeys(m) {
 			ft, ok := fields[k]
 			if !ok {
-				problems = append(problems, Problem{Field: joinPath(p, k), Message: fmt.Sprintf("%s (allowed: %s)", unknownFieldMessage, strings.Join(sortedKeys(fields), ", "))})
+				sc.problems = append(sc.problems, Problem{Field: joinPath(p, k), Message: fmt.Sprintf("unknown field (allowed: %s)", strings.Join(sortedKeys(fields), ", "))})
 				continue
 			}
-			problems = append(problems, unknownFields(m[k], ft, joinPath(p, k))...)
+			sc.check(m[k], ft, joinPath(p, k))
 		}
 	case reflect.Map:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
+		m := v.(map[string]any)
 		for _, k := range sortedKeys(m) {
-			problems = append(problems, unknownFields(m[k], t.Elem(), joinPath(p, k))...)
+			sc.check(m[k], t.Elem(), joinPath(p, k))
 		}
 	case reflect.Slice:
-		s, ok := v.([]any)
-		if !ok {
-			return nil
-		}
-		for i, e := range s {
-			problems = append(problems, unknownFields(e, t.Elem(), fmt.Sprintf("%s[%d]", p, i))...)
+		for i, e := range v.([]any) {
+			sc.check(e, t.Elem(), fmt.Sprintf("%s[%d]", p, i))
 		}
 	}
-	return problems
 }
 
-// typeProblem reports a value that encoding/json would not decode into a
-// t (it reports only the first of those, without list indexes).
-func typeProblem(v any, t reflect.Type, p string) *Problem {
+// typeProblem describes why encoding/json would not decode v into a t, or
+// is "". (encoding/json itself reports only the first such value of a
+// document, and without list indexes.)
+func typeProblem(v any, t reflect.Type) string {
 	want := ""
 	switch t.Kind() {
 	case reflect.String:
@@ -675,14 +675,14 @@ func typeProblem(v any, t reflect.Type, p string) *Problem {
 		if !ok {
 			want = "an integer"
 		} else if reflect.Zero(t).OverflowInt(i) {
-			return &Problem{Field: p, Message: fmt.Sprintf("%d is out of range for %s", i, t.Kind())}
+			return fmt.Sprintf("%d is out of range for %s", i, t.Kind())
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
 		i, ok := v.(int64)
 		if !ok || i < 0 {
 			want = "a non-negative integer"
 		} else if reflect.Zero(t).OverflowUint(uint64(i)) {
-			return &Problem{Field: p, Message: fmt.Sprintf("%d is out of range for %s", i, t.Kind())}
+			return fmt.Sprintf("%d is out of range for %s", i, t.Kind())
 		}
 	case reflect.Float32, reflect.Float64:
 		switch v.(type) {
@@ -700,9 +700,9 @@ func typeProblem(v any, t reflect.Type, p string) *Problem {
 		}
 	}
 	if want == "" {
-		return nil
+		return ""
 	}
-	return &Problem{Field: p, Message: fmt.Sprintf("expected %s, got %s", want, describe(v))}
+	return fmt.Sprintf("expected %s, got %s", want, describe(v))
 }
 
 // describe names the YAML type of a decoded value.

@@ -112,13 +112,14 @@ type renderer struct {
 	err   error
 }
 
-// fileBuffers are reused for every file; each file's Data is an exact copy.
-var fileBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// buffers are reused for every file and patch; what they serialise is
+// copied out at its exact size.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // yaml adds a file holding objs as one YAML stream.
 func (r *renderer) yaml(path string, objs ...any) {
-	b := fileBuffers.Get().(*bytes.Buffer)
-	defer fileBuffers.Put(b)
+	b := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(b)
 	b.Reset()
 	b.WriteString(Header)
 	for i, o := range objs {

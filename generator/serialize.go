@@ -1,9 +1,6 @@
 package generator
 
-import (
-	"bytes"
-	"sync"
-)
+import "bytes"
 
 // Header starts every YAML file fleiogen writes; the writer deletes only
 // files that start with it.
@@ -27,11 +24,9 @@ type File struct {
 // maps, empty lists and nulls are dropped, recursively, because in a patch
 // they would clear the base's field.
 func patchYAML(obj any) (string, error) {
-	b := patchBuffers.Get().(*bytes.Buffer)
-	defer patchBuffers.Put(b)
+	b := buffers.Get().(*bytes.Buffer)
+	defer buffers.Put(b)
 	b.Reset()
 	err := convert(b, obj, true)
 	return b.String(), err
 }
-
-var patchBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -7,7 +7,6 @@ import (
 	"net/mail"
 	"net/url"
 	"regexp"
-	sigsyaml "sigs.k8s.io/yaml"
 	"slices"
 	"sort"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation"
+	sigsyaml "sigs.k8s.io/yaml"
 )
 
 // maxNameLength keeps every derived name within Kubernetes' limits: the
@@ -24,37 +24,11 @@ import (
 // get an 11-character suffix (52 characters in all).
 const maxNameLength = 52 - len("fleio--backup")
 
-// secretInside returns the path, inside a setting's JSON value, of the
-// first mapping key that names a secret and holds a non-empty string
-// (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}), or "".
-func secretInside(raw json.RawMessage, browser bool) string {
-	var v any
-	if json.Unmarshal(raw, &v) != nil {
-		return ""
-	}
-	var walk func(v any, p string) string
-	walk = func(v any, p string) string {
-		switch t := v.(type) {
-		case map[string]any:
-			for _, k := range sortedKeys(t) {
-				if s, ok := t[k].(string); ok && s != "" && SecretSettingName(k, browser) {
-					return p + "." + k
-				}
-				if r := walk(t[k], p+"."+k); r != "" {
-					return r
-				}
-			}
-		case []any:
-			for i, e := range t {
-				if r := walk(e, fmt.Sprintf("%s[%d]", p, i)); r != "" {
-					return r
-				}
-			}
-		}
-		return ""
-	}
-	return walk(v, "")
-}
+// The messages for a setting that holds a secret.
+const (
+	backendSecret  = "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret"
+	frontendSecret = "looks like a secret: frontend settings are written to git, and served to every browser"
+)
 
 // maxSettingsSize bounds the user's part of a settings ConfigMap: 1 MiB,
 // less room for what fleiogen adds.
@@ -330,8 +304,7 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		p := fmt.Sprintf("spec.clusters[%d]", i)
 		if errs := validation.IsDNS1123Label(c.Name); len(errs) > 0 {
 			v.at(f, p+".name", "%q is not a valid cluster name (a DNS label: it names clusters/<name>)", c.Name)
-		} else if v.retyped(f, p+".name", c.Name) {
-		} else if clusterNames[c.Name] {
+		} else if !v.retyped(f, p+".name", c.Name) && clusterNames[c.Name] {
 			v.at(f, p+".name", "duplicate cluster %q", c.Name)
 		}
 		clusterNames[c.Name] = true
@@ -664,10 +637,10 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		case managedSettings[k]:
 			bad("spec.settings."+k, "set by fleiogen (from the connections, the domain and the Secrets); it cannot be overridden")
 		case SecretSettingName(k, false):
-			bad("spec.settings."+k, "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret")
+			bad("spec.settings."+k, backendSecret)
 		default:
 			if p := secretInside(spec.Settings[k], false); p != "" {
-				bad("spec.settings."+k+p, "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret")
+				bad("spec.settings."+k+p, backendSecret)
 			}
 		}
 		if _, err := pythonLiteral(spec.Settings[k]); err != nil {
@@ -683,9 +656,9 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 				if k == "" {
 					bad("spec.frontendSettings."+side, "empty key")
 				} else if SecretSettingName(k, true) {
-					bad("spec.frontendSettings."+side+"."+k, "looks like a secret: frontend settings are written to git, and served to every browser")
+					bad("spec.frontendSettings."+side+"."+k, frontendSecret)
 				} else if p := secretInside(set[k], true); p != "" {
-					bad("spec.frontendSettings."+side+"."+k+p, "looks like a secret: frontend settings are written to git, and served to every browser")
+					bad("spec.frontendSettings."+side+"."+k+p, frontendSecret)
 				}
 			}
 		}
@@ -865,31 +838,24 @@ func (v *validator) domain(obj any, field, d string) bool {
 	return true
 }
 
-// readsAsString reports whether value, written plain after a key, reads
-// back as that string with the YAML reader kustomize-controller uses
-// after substituting (sigs.k8s.io/yaml).
-func readsAsString(value string) bool {
-	var m map[string]any
-	if err := sigsyaml.Unmarshal([]byte("v: "+value+"\n"), &m); err != nil {
-		return false
-	}
-	s, ok := m["v"].(string)
-	return ok && s == value
-}
-
-// yamlReads names what YAML reads a plain value as.
-func yamlReads(value string) string {
+// yamlRetypes names what value, written plain after a key, becomes when
+// read with the YAML reader kustomize-controller uses after substituting
+// (sigs.k8s.io/yaml): "" when it stays the same string.
+func yamlRetypes(value string) string {
 	var m map[string]any
 	if err := sigsyaml.Unmarshal([]byte("v: "+value+"\n"), &m); err != nil {
 		return "invalid YAML"
 	}
-	switch m["v"].(type) {
+	switch v := m["v"].(type) {
+	case string:
+		if v == value {
+			return ""
+		}
+		return "a different string"
 	case bool:
 		return "a boolean"
 	case nil:
 		return "null"
-	case string:
-		return "a different string"
 	}
 	return "a number"
 }
@@ -899,10 +865,14 @@ func yamlReads(value string) string {
 // (kustomize-controller substitutes in the YAML text and reads it again;
 // quotes do not survive kustomize build), and reports whether it did.
 func (v *validator) retyped(obj any, field, value string) bool {
-	if value == "" || readsAsString(value) {
+	if value == "" {
 		return false
 	}
-	v.at(obj, field, "%q would become %s where Flux substitutes it (${...} from flux-runtime-info): YAML reads it so, and Flux cannot quote it; choose another value", value, yamlReads(value))
+	as := yamlRetypes(value)
+	if as == "" {
+		return false
+	}
+	v.at(obj, field, "%q would become %s where Flux substitutes it (${...} from flux-runtime-info): YAML reads it so, and Flux cannot quote it; choose another value", value, as)
 	return true
 }
 

@@ -610,3 +610,17 @@ func TestSecretsInsideSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestCredentialName is the rule the review flags secret material by.
+func TestCredentialName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"SECRET_KEY": true, "EMAIL_HOST_PASSWORD": true, "apiToken": true, "AWS_SECRET_ACCESS_KEY": true,
+		"db-passwd": true, "FLEIO_SSO_SALT": true, "RECAPTCHA_PRIVATE_KEY": true,
+		"SECRET_NAME": false, "REQUIRED_SECRET_0_FROM": false, "PUBLIC_KEY": false, "recaptchaPublicKey": false,
+		"FLEIO_LICENSE_UUID": false, "SESSION_COOKIE_AGE": false, "key": false, "token": false, "": false,
+	} {
+		if got := CredentialName(name); got != want {
+			t.Errorf("CredentialName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

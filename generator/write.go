@@ -202,8 +202,8 @@ func isBootstrapPath(p string) bool {
 	return len(parts) >= 3 && parts[0] == "clusters" && parts[2] == "flux-system"
 }
 
-// onDisk is what scan found under the managed directories, as slash paths
-// relative to the output root.
+// onDisk is what walkTree found under the managed directories, as slash
+// paths relative to the output root.
 type onDisk struct {
 	root  string
 	files map[string]bool // regular files

@@ -22,11 +22,12 @@ import (
 // This file builds the converter's node tree straight from Go values, the
 // way encoding/json would see them: json tags, omitempty, omitzero,
 // embedded structs, nil versus empty. It is the fast path for the
-// Kubernetes and Flux types fleiogen renders; anything it does not handle
-// itself (custom marshalers such as metav1.Time, resource.Quantity and
-// intstr.IntOrString, floats, maps with non-string keys, ambiguous or
-// ",string" fields) goes through encoding/json and the JSON parser, so the
-// result is always what encoding/json would have written.
+// Kubernetes and Flux types fleiogen renders. It writes Quantity,
+// IntOrString, metav1.Duration and ResourceList as their MarshalJSON does;
+// anything else it does not handle itself (other marshalers such as
+// metav1.Time, floats, maps with non-string keys, ambiguous or ",string"
+// fields) goes through encoding/json and the JSON parser, so the result is
+// always what encoding/json would have written.
 // TestDirectEncodingMatchesJSON holds the two paths to the same output.
 
 var (
@@ -52,8 +53,6 @@ type fieldInfo struct {
 	isZero    func(reflect.Value) bool
 }
 
-var structInfos sync.Map // reflect.Type -> *structInfo
-
 // How encoding/json would marshal a type: with a MarshalJSON or
 // MarshalText method of the value, or of its address when the value is
 // addressable, or by its kind.
@@ -64,8 +63,6 @@ const (
 	addrText
 	valueText
 )
-
-var marshalers sync.Map // reflect.Type -> int
 
 // Types whose MarshalJSON the encoder does itself, and pointers to them.
 // TestDirectEncodingHostileValues checks each against its MarshalJSON.
@@ -96,7 +93,8 @@ type encTypeInfo struct {
 	stringMap bool
 }
 
-var encTypeInfos sync.Map // reflect.Type -> *encTypeInfo
+// encTypeInfos caches typeInfoOf: reflect.Type -> *encTypeInfo.
+var encTypeInfos sync.Map
 
 var stringMapType = reflect.TypeFor[map[string]string]()
 
@@ -111,7 +109,7 @@ func typeInfoOf(t reflect.Type) *encTypeInfo {
 		ti.marshal = pointerToFast
 	}
 	if t.Kind() == reflect.Struct {
-		ti.si = structInfoOf(t)
+		ti.si = buildStructInfo(t)
 	}
 	ti.stringMap = t.Kind() == reflect.Map && t.ConvertibleTo(stringMapType) &&
 		marshalerOf(t.Key()) == byKind && marshalerOf(t.Elem()) == byKind
@@ -137,9 +135,6 @@ func (c *converter) encodeAs(v reflect.Value, t reflect.Type, slot *atomic.Point
 // method first, JSON before text. (addr* also stands for a type with both
 // a pointer and a value method; encode checks.)
 func marshalerOf(t reflect.Type) int {
-	if m, ok := marshalers.Load(t); ok {
-		return m.(int)
-	}
 	m := byKind
 	byAddr := t.Kind() != reflect.Pointer
 	switch {
@@ -152,17 +147,7 @@ func marshalerOf(t reflect.Type) int {
 	case t.Implements(textMarshaler):
 		m = valueText
 	}
-	marshalers.Store(t, m)
 	return m
-}
-
-func structInfoOf(t reflect.Type) *structInfo {
-	if si, ok := structInfos.Load(t); ok {
-		return si.(*structInfo)
-	}
-	si := buildStructInfo(t)
-	actual, _ := structInfos.LoadOrStore(t, si)
-	return actual.(*structInfo)
 }
 
 // buildStructInfo lists t's fields in encoding/json's order. Promoted
@@ -299,7 +284,7 @@ func isEmptyValue(v reflect.Value) bool {
 // with the converter's object filters (zeroStructs, prune) applied.
 func (c *converter) encode(v reflect.Value) (*node, error) {
 	if !v.IsValid() {
-		return c.literal("null"), nil
+		return c.literal(nullJSON), nil
 	}
 	return c.encodeWith(v, typeInfoOf(v.Type()))
 }
@@ -332,7 +317,7 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 		return c.resourceList(v.Interface().(corev1.ResourceList)), nil
 	case pointerToFast:
 		if v.IsNil() {
-			return c.literal("null"), nil
+			return c.literal(nullJSON), nil
 		}
 		return c.encodeAs(v.Elem(), t.Elem(), &ti.elem)
 	case addrJSON, addrText:
@@ -348,12 +333,12 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
-			return c.literal("null"), nil
+			return c.literal(nullJSON), nil
 		}
 		return c.encodeAs(v.Elem(), t.Elem(), &ti.elem)
 	case reflect.Interface:
 		if v.IsNil() {
-			return c.literal("null"), nil
+			return c.literal(nullJSON), nil
 		}
 		return c.encode(v.Elem())
 	case reflect.String:
@@ -362,9 +347,9 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 		return n, nil
 	case reflect.Bool:
 		if v.Bool() {
-			return c.literal("true"), nil
+			return c.literal(trueJSON), nil
 		}
-		return c.literal("false"), nil
+		return c.literal(falseJSON), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		start := len(c.lits)
 		c.lits = strconv.AppendInt(c.lits, v.Int(), 10)
@@ -394,7 +379,7 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 		return n, nil
 	case reflect.Map:
 		if v.IsNil() {
-			return c.literal("null"), nil
+			return c.literal(nullJSON), nil
 		}
 		if ti.stringMap {
 			if t == stringMapType {
@@ -427,7 +412,7 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 		return n, nil
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice && v.IsNil() {
-			return c.literal("null"), nil
+			return c.literal(nullJSON), nil
 		}
 		if t.Elem().Kind() == reflect.Uint8 {
 			if v.Kind() == reflect.Array || reflect.PointerTo(t.Elem()).Implements(jsonMarshaler) || reflect.PointerTo(t.Elem()).Implements(textMarshaler) {
@@ -471,7 +456,7 @@ func (c *converter) stringMap(m map[string]string) *node {
 // resourceList encodes requests or limits: a map of Quantities.
 func (c *converter) resourceList(m corev1.ResourceList) *node {
 	if m == nil {
-		return c.literal("null")
+		return c.literal(nullJSON)
 	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -498,16 +483,10 @@ func (c *converter) add(n *node, key string, child *node) {
 	n.vals = append(n.vals, child)
 }
 
-func (c *converter) literal(s string) *node {
+// literal is a node for null, true or false.
+func (c *converter) literal(raw []byte) *node {
 	n := c.newNode(0)
-	switch s {
-	case "null":
-		n.raw = nullJSON
-	case "true":
-		n.raw = trueJSON
-	default:
-		n.raw = falseJSON
-	}
+	n.raw = raw
 	return n
 }
 

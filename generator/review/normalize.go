@@ -124,7 +124,7 @@ func walkMask(v any, path string, found *[]credential) {
 						m, _ := item.(map[string]any)
 						name, _ := m["name"].(string)
 						val, isString := m["value"].(string)
-						if isString && CredentialName(name) && literalValue(val) {
+						if isString && generator.CredentialName(name) && literalValue(val) {
 							*found = append(*found, credential{Where: fmt.Sprintf("env %s (%s)", name, path), sum: sum(name + "=" + val)})
 							m["value"] = Masked
 						}
@@ -133,7 +133,7 @@ func walkMask(v any, path string, found *[]credential) {
 				}
 			}
 			if s, ok := e.(string); ok {
-				if CredentialName(k) && literalValue(s) && !strings.Contains(s, "\n") && !isKeyword(s) && s != Masked {
+				if generator.CredentialName(k) && literalValue(s) && !strings.Contains(s, "\n") && !isKeyword(s) && s != Masked {
 					*found = append(*found, credential{Where: p, sum: sum(k + "=" + s)})
 					t[k] = Masked
 					continue

@@ -12,11 +12,6 @@ import (
 // or a CI log never repeats them.
 const Masked = "***"
 
-// CredentialName reports whether a variable or setting name looks like it
-// holds a credential; see generator.CredentialName, which validation uses
-// on the specs' settings with the same rule.
-func CredentialName(name string) bool { return generator.CredentialName(name) }
-
 // literalValue reports whether an env value or setting is a literal a
 // credential could be, rather than empty or a reference ($(VAR), ${VAR}).
 func literalValue(v string) bool {
@@ -59,14 +54,14 @@ func credentialAssignments(text string) []assignment {
 			if start < 0 {
 				start, end = m[6], m[7]
 			}
-			if CredentialName(name) && literalValue(line[start:end]) {
+			if generator.CredentialName(name) && literalValue(line[start:end]) {
 				out = append(out, assignment{Line: i + 1, Name: name, start: start, end: end})
 			}
 			continue
 		}
 		if m := bareAssign.FindStringSubmatchIndex(line); m != nil {
 			name := line[m[2]:m[3]]
-			if CredentialName(name) && literalValue(line[m[4]:m[5]]) && !isKeyword(line[m[4]:m[5]]) {
+			if generator.CredentialName(name) && literalValue(line[m[4]:m[5]]) && !isKeyword(line[m[4]:m[5]]) {
 				out = append(out, assignment{Line: i + 1, Name: name, start: m[4], end: m[5]})
 			}
 		}
