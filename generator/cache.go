@@ -1,17 +1,21 @@
 package generator
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
+	"debug/elf"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,9 +29,16 @@ import (
 // deleted or stale file is always rendered again. The cache holds hashes
 // and file status only, never file contents; deleting it costs one full
 // render.
+//
+// The entries of one output directory are one file, named by a hash of
+// the directory's absolute path and rewritten whole by each render, so it
+// holds the entries of the last render only.
 type RenderCache struct {
 	dir  string
 	salt []byte
+
+	mu   sync.Mutex
+	kept map[string][]entryFile // entries Lookup found true, by key
 }
 
 // DefaultCacheDir is $FLEIOGEN_CACHE, else <user cache dir>/fleiogen.
@@ -43,12 +54,31 @@ func DefaultCacheDir() (string, error) {
 }
 
 // OpenRenderCache opens (creating it when needed) a cache in dir, salted
-// with the running executable's content: a different fleiogen build never
+// with the running executable's identity: a different fleiogen build never
 // trusts another's entries.
 func OpenRenderCache(dir string) (*RenderCache, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
+	}
+	salt, err := executableID(exe)
+	if err != nil {
+		return nil, err
+	}
+	dir = filepath.Join(dir, "render")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	return &RenderCache{dir: dir, salt: salt}, nil
+}
+
+// executableID identifies the executable's content: the Go build ID the
+// linker wrote into an ELF executable (its second half hashes the
+// executable's content), else a hash of the whole file.
+func executableID(exe string) ([]byte, error) {
+	if id := goBuildID(exe); id != "" {
+		sum := sha256.Sum256([]byte("go build ID " + id))
+		return sum[:], nil
 	}
 	f, err := os.Open(exe)
 	if err != nil {
@@ -59,11 +89,35 @@ func OpenRenderCache(dir string) (*RenderCache, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return nil, err
 	}
-	dir = filepath.Join(dir, "render")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
+	return h.Sum(nil), nil
+}
+
+// goBuildID reads the build ID note ("Go", type 4) of an ELF executable
+// built by Go, or returns "".
+func goBuildID(exe string) string {
+	f, err := elf.Open(exe)
+	if err != nil {
+		return ""
 	}
-	return &RenderCache{dir: dir, salt: h.Sum(nil)}, nil
+	defer f.Close()
+	s := f.Section(".note.go.buildid")
+	if s == nil {
+		return ""
+	}
+	data, err := s.Data()
+	if err != nil || len(data) < 16 {
+		return ""
+	}
+	nameSize, descSize, kind := f.ByteOrder.Uint32(data), f.ByteOrder.Uint32(data[4:]), f.ByteOrder.Uint32(data[8:])
+	if nameSize != 4 || kind != 4 || string(data[12:16]) != "Go\x00\x00" || uint64(descSize) > uint64(len(data)-16) {
+		return ""
+	}
+	id := string(data[16 : 16+descSize])
+	// actionID/contentID; an empty or partial ID (-buildid=) says nothing.
+	if action, content, ok := strings.Cut(id, "/"); !ok || action == "" || content == "" {
+		return ""
+	}
+	return id
 }
 
 // hashJSON hashes the JSON of each of vs into h.
@@ -88,18 +142,24 @@ func (c *RenderCache) key(fleetSum []byte, d *Deployment) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (c *RenderCache) path(key string) string {
-	return filepath.Join(c.dir, key[:2], key)
+// path is the file holding the entries for the output directory root.
+func (c *RenderCache) path(root string) string {
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
+	sum := sha256.Sum256([]byte(root))
+	return filepath.Join(c.dir, hex.EncodeToString(sum[:16]))
 }
 
-// An entry is a header line, "v2 <unix nanoseconds when written>", then a
+// The file is a header line, "fleiogen-render-cache v3 <unix nanoseconds
+// when written>", then per deployment a line "key <key>" followed by a
 // line per file: "<sha256> <size> <mtime ns> <ctime ns> <inode> <path>".
 // The file's status after it was written lets a re-render trust a file
 // without reading it, as git's index does: any write changes its ctime, a
 // replacement its inode. A file whose status differs, or that was modified
 // too close to the entry's writing for a later write to show in its times
 // (racy, in git's words), is read and hashed.
-const entryVersion = "v2"
+const cacheHeader = "fleiogen-render-cache v3"
 
 // racy reports whether a file modified at mtime (nanoseconds) could have
 // been written again, unseen, after an entry written at written: file
@@ -120,24 +180,31 @@ type entryFile struct {
 	path string
 }
 
-// Unchanged returns the paths of d's files when its entry for key matches
-// the tree under root file by file; ok is false otherwise.
-func (c *RenderCache) Unchanged(root, key string) (paths []string, ok bool) {
-	data, err := os.ReadFile(c.path(key))
+// readEntries reads the entries for root, by key, and when they were
+// written. A damaged file reads as no entries.
+func (c *RenderCache) readEntries(root string) (entries map[string][]entryFile, written int64) {
+	data, err := os.ReadFile(c.path(root))
 	if err != nil {
-		return nil, false
+		return nil, 0
 	}
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	version, written, _ := strings.Cut(lines[0], " ")
-	writtenNs, err := strconv.ParseInt(written, 10, 64)
-	if version != entryVersion || err != nil || len(lines) < 2 {
-		return nil, false
+	head, rest, _ := bytes.Cut(data, []byte("\n"))
+	when, ok := strings.CutPrefix(string(head), cacheHeader+" ")
+	written, err = strconv.ParseInt(when, 10, 64)
+	if !ok || err != nil {
+		return nil, 0
 	}
-	var entries []entryFile
-	for _, line := range lines[1:] {
+	entries = map[string][]entryFile{}
+	key := ""
+	for line := range strings.Lines(string(rest)) {
+		line = strings.TrimSuffix(line, "\n")
+		if k, ok := strings.CutPrefix(line, "key "); ok {
+			key = k
+			entries[key] = []entryFile{}
+			continue
+		}
 		f := strings.SplitN(line, " ", 6)
-		if len(f) != 6 || len(f[0]) != 64 || checkRelPath(f[5]) != nil {
-			return nil, false
+		if key == "" || len(f) != 6 || len(f[0]) != 64 || checkRelPath(f[5]) != nil {
+			return nil, 0
 		}
 		var st fileStat
 		var errs [4]error
@@ -145,19 +212,31 @@ func (c *RenderCache) Unchanged(root, key string) (paths []string, ok bool) {
 		st.mtime, errs[1] = strconv.ParseInt(f[2], 10, 64)
 		st.ctime, errs[2] = strconv.ParseInt(f[3], 10, 64)
 		st.ino, errs[3] = strconv.ParseUint(f[4], 10, 64)
-		if errors.Join(errs[:]...) != nil {
-			return nil, false
+		for _, err := range errs {
+			if err != nil {
+				return nil, 0
+			}
 		}
-		entries = append(entries, entryFile{f[0], st, f[5]})
+		entries[key] = append(entries[key], entryFile{f[0], st, f[5]})
 	}
-	refresh := false
+	return entries, written
+}
+
+// checkEntries checks entries, written at written, against the tree under
+// root file by file. It returns the entries with the status of files that
+// were hashed refreshed, and whether every file is as recorded.
+func checkEntries(root string, entries []entryFile, written int64) ([]entryFile, bool) {
+	if len(entries) == 0 {
+		return nil, false
+	}
+	entries = slices.Clone(entries)
 	for i, e := range entries {
 		p := filepath.Join(root, filepath.FromSlash(e.path))
 		st, err := statFile(p)
 		if err != nil {
 			return nil, false // missing, or not a regular file
 		}
-		if st != e.stat || racy(st.mtime, writtenNs) {
+		if st != e.stat || racy(st.mtime, written) {
 			got, err := os.ReadFile(p)
 			if err != nil {
 				return nil, false
@@ -165,79 +244,96 @@ func (c *RenderCache) Unchanged(root, key string) (paths []string, ok bool) {
 			if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != e.sum {
 				return nil, false
 			}
-			if st != e.stat {
-				entries[i].stat, refresh = st, true
-			}
+			entries[i].stat = st // same content: trust it next time
 		}
-		paths = append(paths, e.path)
 	}
-	if refresh {
-		c.write(key, entries) // same content, new status: trust it next time
-	}
-	return paths, true
+	return entries, true
 }
 
-// Store records files, just written under root, as the output of the
-// deployment with key. Errors are ignored: the cache is an optimisation.
-func (c *RenderCache) Store(root, key string, files []File) {
-	entries := make([]entryFile, 0, len(files))
-	for _, f := range files {
-		st, err := statFile(filepath.Join(root, filepath.FromSlash(f.Path)))
-		if err != nil {
-			return
-		}
-		sum := sha256.Sum256(f.Data)
-		entries = append(entries, entryFile{hex.EncodeToString(sum[:]), st, f.Path})
-	}
-	c.write(key, entries)
-}
-
-func (c *RenderCache) write(key string, entries []entryFile) {
-	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %d\n", entryVersion, time.Now().UnixNano())
-	for _, e := range entries {
-		fmt.Fprintf(&b, "%s %d %d %d %d %s\n", e.sum, e.stat.size, e.stat.mtime, e.stat.ctime, e.stat.ino, e.path)
-	}
-	p := c.path(key)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		return
-	}
-	// As the tree's files are written: a temporary file, then a rename.
-	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
-	if createExcl(tmp, b.Bytes()) == nil && rename(tmp, p) != nil {
-		os.Remove(tmp)
-	}
-}
-
-// StoreAll is Store for every deployment of rendered, in parallel.
-func (c *RenderCache) StoreAll(root string, keys map[*Deployment]string, rendered map[*Deployment][]File) {
-	ds := make([]*Deployment, 0, len(rendered))
-	for d := range rendered {
-		ds = append(ds, d)
-	}
-	parallel(len(ds), func(i int) { c.Store(root, keys[ds[i]], rendered[ds[i]]) })
-}
-
-// Lookup checks every deployment of m against the cache in parallel and
-// returns the paths of those whose files are unchanged on disk.
+// Lookup checks every deployment of m against the entries for root, in
+// parallel, and returns the paths of those whose files are unchanged on
+// disk, and every deployment's key.
 func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map[*Deployment][]string, keys map[*Deployment]string) {
 	unchanged, keys = map[*Deployment][]string{}, map[*Deployment]string{}
 	fh := sha256.New()
 	hashJSON(fh, fleet)
 	fleetSum := fh.Sum(nil)
-	found := make([][]string, len(m.Deployments))
+	entries, written := c.readEntries(root)
 	ks := make([]string, len(m.Deployments))
+	found := make([][]entryFile, len(m.Deployments))
 	parallel(len(m.Deployments), func(i int) {
 		ks[i] = c.key(fleetSum, m.Deployments[i])
-		if paths, ok := c.Unchanged(root, ks[i]); ok {
-			found[i] = paths
+		if e, ok := entries[ks[i]]; ok {
+			found[i], _ = checkEntries(root, e, written)
 		}
 	})
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.kept = map[string][]entryFile{}
 	for i, d := range m.Deployments {
 		keys[d] = ks[i]
-		if found[i] != nil {
-			unchanged[d] = found[i]
+		if found[i] == nil {
+			continue
 		}
+		c.kept[ks[i]] = found[i]
+		paths := make([]string, len(found[i]))
+		for j, e := range found[i] {
+			paths[j] = e.path
+		}
+		unchanged[d] = paths
 	}
 	return unchanged, keys
+}
+
+// StoreAll records the files of rendered, just written under root as st
+// says, with the entries Lookup kept, as the entries for root. Errors are
+// ignored: the cache is an optimisation.
+func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]string, rendered map[*Deployment][]File) {
+	ds := slices.Collect(maps.Keys(rendered))
+	made := make([][]entryFile, len(ds))
+	parallel(len(ds), func(i int) {
+		entries := make([]entryFile, 0, len(rendered[ds[i]]))
+		for _, f := range rendered[ds[i]] {
+			fs, ok := st.status[f.Path]
+			if !ok { // not written: its content was already right
+				var err error
+				if fs, err = statFile(filepath.Join(root, filepath.FromSlash(f.Path))); err != nil {
+					return
+				}
+			}
+			sum := sha256.Sum256(f.Data)
+			entries = append(entries, entryFile{hex.EncodeToString(sum[:]), fs, f.Path})
+		}
+		made[i] = entries
+	})
+	c.mu.Lock()
+	all := maps.Clone(c.kept)
+	c.mu.Unlock()
+	if all == nil {
+		all = map[string][]entryFile{}
+	}
+	for i, d := range ds {
+		if made[i] != nil {
+			all[keys[d]] = made[i]
+		}
+	}
+	c.write(root, all)
+}
+
+func (c *RenderCache) write(root string, all map[string][]entryFile) {
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	fmt.Fprintf(w, "%s %d\n", cacheHeader, time.Now().UnixNano())
+	for _, key := range slices.Sorted(maps.Keys(all)) {
+		fmt.Fprintf(w, "key %s\n", key)
+		for _, e := range all[key] {
+			fmt.Fprintf(w, "%s %d %d %d %d %s\n", e.sum, e.stat.size, e.stat.mtime, e.stat.ctime, e.stat.ino, e.path)
+		}
+	}
+	w.Flush()
+	// As the tree's files are written: a temporary file, then a rename.
+	p := c.path(root)
+	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
+	os.Remove(tmp) // a leftover of a killed render with the same pid
+	writeNew(tmp, b.Bytes(), p)
 }

@@ -23,5 +23,9 @@ func statFile(p string) (fileStat, error) {
 	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
 		return fileStat{}, errors.New("not a regular file")
 	}
-	return fileStat{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: uint64(st.Ino)}, nil
+	return statOf(&st), nil
+}
+
+func statOf(st *syscall.Stat_t) fileStat {
+	return fileStat{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: uint64(st.Ino)}
 }

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +27,8 @@ const tempPrefix = ".fleiogen-"
 type WriteStats struct {
 	Files, Written, Unchanged, Deleted int
 	Bytes                              int64
+
+	status map[string]fileStat // of each written file, for the render cache
 }
 
 // Write makes the tree under root equal to files:
@@ -162,12 +163,17 @@ func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStat
 			return st, err
 		}
 	}
-	if err := makeDirs(root, todo, disk.dirs); err != nil {
+	for _, t := range disk.tempDirs {
+		if err := removeTempDir(t); err != nil {
+			return st, err
+		}
+	}
+	tempName := tempNamer()
+	status, err := planWrite(todo, disk.dirs, tempName).apply(root, tempName)
+	if err != nil {
 		return st, err
 	}
-	if err := writeAll(root, todo); err != nil {
-		return st, err
-	}
+	st.status = status
 	for _, f := range todo {
 		st.Written++
 		st.Bytes += int64(len(f.Data))
@@ -214,6 +220,7 @@ type onDisk struct {
 	odd          map[string]bool
 	links        map[string]bool // symbolic links, a subset of odd
 	stale, temps []string        // absolute paths
+	tempDirs     []string        // absolute paths of staging directories left by a killed render
 }
 
 // linksOn returns, sorted, the symbolic links on the paths of files and
@@ -261,6 +268,10 @@ func walkTree(root string) (*onDisk, error) {
 	err := WalkManaged(root, func(p, rel string, e fs.DirEntry) error {
 		top, _, _ := strings.Cut(rel, "/")
 		if e.IsDir() {
+			if rel != top && isTempName(e.Name()) {
+				d.tempDirs = append(d.tempDirs, p)
+				return fs.SkipDir
+			}
 			if isBootstrapPath(rel) || (rel != top && strings.HasPrefix(e.Name(), ".")) {
 				d.odd[rel] = true
 				return fs.SkipDir
@@ -328,49 +339,6 @@ func WalkManaged(root string, fn func(path, rel string, d fs.DirEntry) error) er
 	return nil
 }
 
-// makeDirs creates the missing directories of files, parents first (those
-// of one depth in parallel), so that writers need not.
-func makeDirs(root string, files []File, have map[string]bool) error {
-	if len(files) == 0 {
-		return nil
-	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return err
-	}
-	need := map[string]bool{}
-	for _, f := range files {
-		for dir := path.Dir(f.Path); dir != "." && !have[dir] && !need[dir]; dir = path.Dir(dir) {
-			need[dir] = true
-		}
-	}
-	// By depth, parents first; within a depth, one worker per parent, as
-	// creating entries in one directory serialises on its lock.
-	byDepth := map[int][]string{}
-	maxDepth := 0
-	for dir := range need {
-		n := strings.Count(dir, "/")
-		byDepth[n] = append(byDepth[n], dir)
-		maxDepth = max(maxDepth, n)
-	}
-	for depth := 0; depth <= maxDepth; depth++ {
-		groups := groupByDir(byDepth[depth], func(s string) string { return s })
-		errs := make([]error, len(groups))
-		parallel(len(groups), func(g int) {
-			for _, dir := range groups[g] {
-				err := os.Mkdir(filepath.Join(root, filepath.FromSlash(dir)), 0o755)
-				if err != nil && !errors.Is(err, fs.ErrExist) {
-					errs[g] = err
-					return
-				}
-			}
-		})
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // groupByDir groups items by the directory of their slash path, each group
 // in the items' order, the groups in the order of their first item.
 func groupByDir[T any](items []T, pathOf func(T) string) [][]T {
@@ -389,9 +357,9 @@ func groupByDir[T any](items []T, pathOf func(T) string) [][]T {
 	return groups
 }
 
-// isTempName reports whether name is one of writeAtomic's temporary files,
-// .fleiogen-<pid>-<n>.tmp; other names starting with .fleiogen- are not
-// fleiogen's to delete.
+// isTempName reports whether name is one of the writer's temporary files
+// or directories, .fleiogen-<pid>-<n>.tmp; other names starting with
+// .fleiogen- are not fleiogen's to delete.
 func isTempName(name string) bool {
 	rest, ok := strings.CutPrefix(name, tempPrefix)
 	if !ok {
@@ -442,51 +410,6 @@ func parallel(n int, fn func(i int)) {
 		}()
 	}
 	wg.Wait()
-}
-
-// writeAll writes files in parallel, each atomically, one worker per
-// directory at a time.
-func writeAll(root string, files []File) error {
-	groups := groupByDir(files, func(f File) string { return f.Path })
-	errs := make([][]error, len(groups))
-	var seq atomic.Int64
-	prefix := tempPrefix + strconv.Itoa(os.Getpid()) + "-"
-	parallel(len(groups), func(g int) {
-		for _, f := range groups[g] {
-			if err := writeAtomic(root, f, prefix, &seq); err != nil {
-				errs[g] = append(errs[g], err)
-			}
-		}
-	})
-	var failed []error
-	for _, err := range slices.Concat(errs...) {
-		if len(failed) == 10 {
-			failed = append(failed, errors.New("(more errors left out)"))
-			break
-		}
-		failed = append(failed, err)
-	}
-	return errors.Join(failed...)
-}
-
-// writeAtomic writes f to a temporary file next to its target and renames
-// it over the target.
-func writeAtomic(root string, f File, prefix string, seq *atomic.Int64) error {
-	target := filepath.Join(root, filepath.FromSlash(f.Path))
-	// The name is unique within this process; O_EXCL refuses anything
-	// already there (a leftover of a killed run is deleted before writing).
-	name := filepath.Join(filepath.Dir(target), prefix+strconv.FormatInt(seq.Add(1), 10)+".tmp")
-	err := createExcl(name, f.Data)
-	if err == nil {
-		err = rename(name, target)
-		if err != nil {
-			os.Remove(name)
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", target, err)
-	}
-	return nil
 }
 
 // removeEmptyDirs removes dirs and their parents while they are empty,

@@ -1,24 +1,35 @@
-//go:build !unix
+//go:build !linux
 
 package generator
 
 import "os"
 
-// createExcl creates name, which must not exist, holding data.
-func createExcl(name string, data []byte) error {
+// writeNew creates name, which must not exist, holding data; when to is
+// not empty, it then renames name over to. It returns the file's status in
+// its final place, for the render cache.
+func writeNew(name string, data []byte, to string) (fileStat, error) {
 	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
-		return err
+		return fileStat{}, err
 	}
 	_, werr := f.Write(data)
 	if cerr := f.Close(); werr == nil {
 		werr = cerr
 	}
+	if werr == nil && to != "" {
+		werr = os.Rename(name, to)
+	}
 	if werr != nil {
 		os.Remove(name) // ours: O_EXCL created it
+		return fileStat{}, werr
 	}
-	return werr
+	if to == "" {
+		to = name
+	}
+	st, _ := statFile(to) // on error, a zero status: the cache will not trust it
+	return st, nil
 }
 
-// rename renames a file over a file.
+// rename renames a file over a file, or a directory over a missing or
+// empty one.
 func rename(from, to string) error { return os.Rename(from, to) }

@@ -226,3 +226,60 @@ func TestWriteCreatesTheOutputDirectory(t *testing.T) {
 		t.Error("files missing")
 	}
 }
+
+// TestWriteReportsEachFileStatus: the status Write returns for each file
+// (taken from the open file, for the render cache) is the file's status in
+// place, both for a file renamed over its target in an existing directory
+// and for one written in a new directory built aside.
+func TestWriteReportsEachFileStatus(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "components/old/a.yaml", gen("a: 0\n"))
+	files := []File{
+		{Path: "components/old/a.yaml", Data: gen("a: 1\n")},
+		{Path: "components/old/b.yaml", Data: gen("b: 1\n")},
+		{Path: "components/new/deep/c.yaml", Data: gen("c: 1\n")},
+		{Path: "tenants/t/d.yaml", Data: gen("d: 1\n")},
+	}
+	st, err := Write(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		want, err := statFile(filepath.Join(root, f.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := st.status[f.Path]; !ok || got != want {
+			t.Errorf("%s: status %+v, on disk %+v", f.Path, got, want)
+		}
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(root, "*/.fleiogen-*")); len(leftovers) > 0 {
+		t.Errorf("temporary entries left: %v", leftovers)
+	}
+}
+
+// TestWriteCleansAKilledRendersStagingDirectory: a directory a killed
+// render was building aside is deleted, except for what fleiogen did not
+// write there.
+func TestWriteCleansAKilledRendersStagingDirectory(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "components/fleio/.fleiogen-77-3.tmp/app/base/deployments.yaml", gen("half: written\n"))
+	writeFile(t, root, "components/fleio/.fleiogen-77-3.tmp/app/.fleiogen-77-9.tmp", []byte("trunc"))
+	writeFile(t, root, "components/fleio/.fleiogen-77-4.tmp/config/mine.yaml", []byte("not: generated\n"))
+	writeFile(t, root, "components/fleio/.fleiogen-77-4.tmp/config/gen.yaml", gen("x: 1\n"))
+	if _, err := Write(root, []File{{Path: "components/fleio/a/kustomization.yaml", Data: gen("k: 1\n")}}); err != nil {
+		t.Fatal(err)
+	}
+	if exists(root, "components/fleio/.fleiogen-77-3.tmp") {
+		t.Error("a staging directory holding only fleiogen's files was kept")
+	}
+	if !exists(root, "components/fleio/.fleiogen-77-4.tmp/config/mine.yaml") {
+		t.Error("a file fleiogen did not write was deleted")
+	}
+	if exists(root, "components/fleio/.fleiogen-77-4.tmp/config/gen.yaml") {
+		t.Error("a generated file in a staging directory was kept")
+	}
+	if !exists(root, "components/fleio/a/kustomization.yaml") {
+		t.Error("the render did not complete")
+	}
+}

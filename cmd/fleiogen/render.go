@@ -78,7 +78,7 @@ everything; "fleiogen check" never uses the cache.`,
 				return withCode(ExitFailure, err)
 			}
 			if cache != nil {
-				cache.StoreAll(o.output, keys, byDeployment)
+				cache.StoreAll(o.output, st, keys, byDeployment)
 			}
 			fmt.Fprintf(errOut, "rendered %d files into %s: %d written, %d unchanged, %d deleted\n",
 				st.Files, o.output, st.Written, st.Unchanged, st.Deleted)
