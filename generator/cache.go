@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"debug/elf"
@@ -321,19 +320,26 @@ func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]
 }
 
 func (c *RenderCache) write(root string, all map[string][]entryFile) {
-	var b bytes.Buffer
-	w := bufio.NewWriter(&b)
-	fmt.Fprintf(w, "%s %d\n", cacheHeader, time.Now().UnixNano())
+	size := 64
+	for _, es := range all {
+		size += 80 + 150*len(es)
+	}
+	b := make([]byte, 0, size)
+	b = fmt.Appendf(b, "%s %d\n", cacheHeader, time.Now().UnixNano())
 	for _, key := range slices.Sorted(maps.Keys(all)) {
-		fmt.Fprintf(w, "key %s\n", key)
+		b = append(append(append(b, "key "...), key...), '\n')
 		for _, e := range all[key] {
-			fmt.Fprintf(w, "%s %d %d %d %d %s\n", e.sum, e.stat.size, e.stat.mtime, e.stat.ctime, e.stat.ino, e.path)
+			b = append(b, e.sum...)
+			for _, n := range [...]int64{e.stat.size, e.stat.mtime, e.stat.ctime} {
+				b = strconv.AppendInt(append(b, ' '), n, 10)
+			}
+			b = strconv.AppendUint(append(b, ' '), e.stat.ino, 10)
+			b = append(append(append(b, ' '), e.path...), '\n')
 		}
 	}
-	w.Flush()
 	// As the tree's files are written: a temporary file, then a rename.
 	p := c.path(root)
 	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
 	os.Remove(tmp) // a leftover of a killed render with the same pid
-	writeNew(tmp, b.Bytes(), p)
+	writeNew(tmp, b, p)
 }

@@ -126,11 +126,27 @@ func (r *renderer) yaml(path string, objs ...any) {
 		if i > 0 {
 			b.WriteString("---\n")
 		}
+		if d, ok := o.(encodedDoc); ok {
+			b.Write(d)
+			continue
+		}
 		if err := convert(b, o, false); err != nil && r.err == nil {
 			r.err = fmt.Errorf("%s: %w", path, err)
 		}
 	}
 	r.files = append(r.files, File{Path: path, Data: bytes.Clone(b.Bytes())})
+}
+
+// encodedDoc is an object serialised by encoded, which yaml writes as is.
+type encodedDoc []byte
+
+// encoded serialises obj once for several files.
+func (r *renderer) encoded(obj any) encodedDoc {
+	var b bytes.Buffer
+	if err := convert(&b, obj, false); err != nil && r.err == nil {
+		r.err = err
+	}
+	return encodedDoc(b.Bytes())
 }
 
 // kustomization adds dir/kustomization.yaml.

@@ -74,19 +74,20 @@ func (r *renderer) deployment(d *Deployment) {
 	r.yaml(dir+"/preflight/job.yaml", r.preflightJob(d))
 	r.kustomization(dir+"/preflight", &kusttypes.Kustomization{Resources: []string{"job.yaml"}})
 
-	// config: the deployment-keys Job in base; volumes and settings per environment.
-	r.yaml(dir+"/config/base/deployment-keys.yaml", r.keysJob(d))
-	r.kustomization(dir+"/config/base", &kusttypes.Kustomization{Resources: []string{"deployment-keys.yaml"}})
+	// config: complete per environment, as little of it is the same in
+	// every environment: the deployment-keys Job (serialised once), the
+	// volumes and the settings.
+	keys := r.encoded(r.keysJob(d))
 	for _, env := range d.Environments {
 		edir := dir + "/config/" + env.Name
-		var pvcs []any
+		objs := []any{keys}
 		for _, v := range volumes {
-			pvcs = append(pvcs, pvc(d, env, v.Key, v.Claim))
+			objs = append(objs, pvc(d, env, v.Key, v.Claim))
 		}
-		r.yaml(edir+"/volumes.yaml", pvcs...)
 		s := settings[env.Name]
-		r.yaml(edir+"/settings.yaml", s.backend, s.frontend)
-		r.kustomization(edir, &kusttypes.Kustomization{Resources: []string{"../base", "volumes.yaml", "settings.yaml"}})
+		objs = append(objs, s.backend, s.frontend)
+		r.yaml(edir+"/config.yaml", objs...)
+		r.kustomization(edir, &kusttypes.Kustomization{Resources: []string{"config.yaml"}})
 	}
 
 	// database and license
@@ -97,21 +98,19 @@ func (r *renderer) deployment(d *Deployment) {
 
 	// app: workloads in base; replicas, resources, settings checksums,
 	// ingress and certificate per environment.
-	var deployments, services []any
+	var app, services []any
 	for _, svc := range d.Services {
-		deployments = append(deployments, r.workload(d, svc))
+		app = append(app, r.workload(d, svc))
 		if _, ok := servicePorts[svc]; ok {
 			services = append(services, service(d, svc))
 		}
 	}
-	baseResources := []string{"deployments.yaml", "services.yaml"}
-	r.yaml(dir+"/app/base/deployments.yaml", deployments...)
-	r.yaml(dir+"/app/base/services.yaml", services...)
+	app = append(app, services...)
 	if d.Backups {
-		r.yaml(dir+"/app/base/backup.yaml", r.backupCronJob(d))
-		baseResources = append(baseResources, "backup.yaml")
+		app = append(app, r.backupCronJob(d))
 	}
-	r.kustomization(dir+"/app/base", &kusttypes.Kustomization{Resources: baseResources})
+	r.yaml(dir+"/app/base/app.yaml", app...)
+	r.kustomization(dir+"/app/base", &kusttypes.Kustomization{Resources: []string{"app.yaml"}})
 	for _, env := range d.Environments {
 		edir := dir + "/app/" + env.Name
 		host := env.Host(d, "${CLUSTER_DOMAIN}")

@@ -496,14 +496,18 @@ func hex4(b []byte, at int) (rune, bool) {
 func special(s string) bool {
 	switch s[0] {
 	case 'y', 'Y', 'n', 'N', 't', 'T', 'f', 'F', 'o', 'O', '~':
-		if len(s) <= 5 {
-			for _, w := range [...]string{"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"} {
-				if strings.EqualFold(s, w) {
-					return true
-				}
-			}
+		if len(s) > 5 {
+			return false // not a number either
 		}
-		return false // not a number either
+		var lower [5]byte
+		for i := 0; i < len(s); i++ {
+			lower[i] = s[i] | 0x20 // ASCII letters to lower case; others no word holds
+		}
+		switch string(lower[:len(s)]) {
+		case "y", "yes", "n", "no", "true", "false", "on", "off", "null", "~":
+			return true
+		}
+		return false
 	}
 	t := s
 	if t[0] == '+' || t[0] == '-' {
@@ -512,7 +516,7 @@ func special(s string) bool {
 	if t == "" {
 		return false
 	}
-	if strings.EqualFold(t, ".inf") || strings.EqualFold(t, ".nan") {
+	if t[0] == '.' && len(t) == 4 && (strings.EqualFold(t, ".inf") || strings.EqualFold(t, ".nan")) {
 		return true
 	}
 	if !(t[0] >= '0' && t[0] <= '9' || t[0] == '.') {

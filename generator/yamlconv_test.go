@@ -119,3 +119,19 @@ spec:
 		t.Errorf("a Namespace's empty spec is written:\n%s", ns)
 	}
 }
+
+// TestSpecialWords: the words YAML 1.1 or 1.2 reads as booleans, null or
+// special floats are quoted, in any letter case; words that only start
+// like them are not.
+func TestSpecialWords(t *testing.T) {
+	for _, s := range []string{"y", "Y", "yes", "YES", "yEs", "n", "No", "on", "ON", "off", "Off", "true", "TRUE", "False", "null", "NULL", "~", ".inf", "-.Inf", "+.INF", ".nan", ".NaN", "12", "-1.5", "0x1F", "2025-06-01"} {
+		if !special(s) {
+			t.Errorf("special(%q) = false, want true", s)
+		}
+	}
+	for _, s := range []string{"yess", "nope", "tru", "o", "of", "nan", "inf", "~x", "name", "false_", "trueish", ".info", "n0", "Off!", "nul", "yeſ"} {
+		if special(s) {
+			t.Errorf("special(%q) = true, want false", s)
+		}
+	}
+}

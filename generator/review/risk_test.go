@@ -62,7 +62,7 @@ func TestPruneSparesProtectedObjects(t *testing.T) {
 
 func TestRiskPruneProtection(t *testing.T) {
 	r := newFleetRepo(t, true)
-	r.editObject("components/fleio/billing/cloud/config/production/volumes.yaml", "PersistentVolumeClaim", "fleio-cloud-compiled-pvc", func(o map[string]any) {
+	r.editObject("components/fleio/billing/cloud/config/production/config.yaml", "PersistentVolumeClaim", "fleio-cloud-compiled-pvc", func(o map[string]any) {
 		delete(field(o, "metadata", "annotations"), "kustomize.toolkit.fluxcd.io/prune")
 	})
 	r.commit("drop the prune protection of a PVC")
@@ -71,11 +71,13 @@ func TestRiskPruneProtection(t *testing.T) {
 
 	// The deployment-keys Secret is created in the cluster; a copy in git
 	// makes Flux own it (and carries secret material).
-	r.editObject("components/fleio/billing/cloud/config/base/kustomization.yaml", "Kustomization", "", func(o map[string]any) {
-		o["resources"] = append(o["resources"].([]any), "keys-secret.yaml")
-	})
-	writeFile(t, r.dir, "components/fleio/billing/cloud/config/base/keys-secret.yaml",
-		"apiVersion: v1\nkind: Secret\nmetadata:\n  name: fleio-cloud-deployment-keys\n  namespace: billing\nstringData:\n  secretKey: 6c1f0e9a2b7d4c3e8f5a1b2c3d4e5f6a\n")
+	for _, env := range []string{"production", "staging"} {
+		r.editObject("components/fleio/billing/cloud/config/"+env+"/kustomization.yaml", "Kustomization", "", func(o map[string]any) {
+			o["resources"] = append(o["resources"].([]any), "keys-secret.yaml")
+		})
+		writeFile(t, r.dir, "components/fleio/billing/cloud/config/"+env+"/keys-secret.yaml",
+			"apiVersion: v1\nkind: Secret\nmetadata:\n  name: fleio-cloud-deployment-keys\n  namespace: billing\nstringData:\n  secretKey: 6c1f0e9a2b7d4c3e8f5a1b2c3d4e5f6a\n")
+	}
 	rep := r.compare("main", "", true, Options{})
 	wantRisks(t, rep,
 		"prune-protection prod-eu Secret billing/fleio-cloud-deployment-keys",
@@ -105,7 +107,7 @@ func TestRiskImmutableJob(t *testing.T) {
 
 func TestRiskImmutableSelector(t *testing.T) {
 	r := newFleetRepo(t, true)
-	r.editObject("components/fleio/billing/cloud/app/base/deployments.yaml", "Deployment", "fleio-cloud-backend", func(o map[string]any) {
+	r.editObject("components/fleio/billing/cloud/app/base/app.yaml", "Deployment", "fleio-cloud-backend", func(o map[string]any) {
 		field(o, "spec", "selector", "matchLabels")["app.kubernetes.io/component"] = "api"
 	})
 	wantRisks(t, r.compare("main", "", true, Options{}),
@@ -136,7 +138,7 @@ func TestRiskImmutablePVC(t *testing.T) {
 
 func TestRiskImmutableService(t *testing.T) {
 	r := newFleetRepo(t, true)
-	r.editObject("components/fleio/billing/cloud/app/base/services.yaml", "Service", "fleio-cloud-backend", func(o map[string]any) {
+	r.editObject("components/fleio/billing/cloud/app/base/app.yaml", "Service", "fleio-cloud-backend", func(o map[string]any) {
 		field(o, "spec")["clusterIP"] = "10.96.0.80"
 	})
 	wantRisks(t, r.compare("main", "", true, Options{}),
@@ -216,7 +218,7 @@ func TestRiskUnpromoted(t *testing.T) {
 // someone might in a pull request: validation keeps one out of the specs.
 func addPassword(r *fleetRepo) {
 	for _, env := range []string{"staging", "production"} {
-		r.edit("components/fleio/billing/cloud/config/"+env+"/settings.yaml", "    SESSION_COOKIE_AGE = 28800\n", "    SESSION_COOKIE_AGE = 28800\n    EMAIL_HOST_PASSWORD = 'Tr0ub4dor-and-3'\n")
+		r.edit("components/fleio/billing/cloud/config/"+env+"/config.yaml", "    SESSION_COOKIE_AGE = 28800\n", "    SESSION_COOKIE_AGE = 28800\n    EMAIL_HOST_PASSWORD = 'Tr0ub4dor-and-3'\n")
 	}
 }
 
