@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -51,6 +52,68 @@ type fieldInfo struct {
 	omitEmpty bool
 	omitZero  bool
 	isZero    func(reflect.Value) bool
+	// offset is the field's offset in the outer struct (embedded structs
+	// are never through pointers here); empty says how to see in memory
+	// that an omitempty field is empty without reflect.Value.Field, which
+	// is the encoder's costliest call on Kubernetes' many empty fields.
+	offset uintptr
+	empty  emptyCheck
+}
+
+// emptyCheck is how emptyAt reads a field's memory.
+type emptyCheck uint8
+
+const (
+	emptyByReflection emptyCheck = iota // no shortcut: isEmptyValue
+	emptyIfNilWord                      // pointer, or the first word of an interface; a map when nil
+	emptyIfNoLen                        // slice or string: the length word
+	emptyIfZero1                        // bool, (u)int8
+	emptyIfZero2
+	emptyIfZero4
+	emptyIfZero8
+)
+
+func emptyCheckOf(t reflect.Type) emptyCheck {
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map:
+		return emptyIfNilWord
+	case reflect.Slice, reflect.String:
+		return emptyIfNoLen
+	case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		switch t.Size() {
+		case 1:
+			return emptyIfZero1
+		case 2:
+			return emptyIfZero2
+		case 4:
+			return emptyIfZero4
+		case 8:
+			return emptyIfZero8
+		}
+	}
+	return emptyByReflection
+}
+
+// emptyAt reports whether the field at p is surely empty as isEmptyValue
+// sees it. False may still be empty (a non-nil empty map): the caller then
+// asks isEmptyValue.
+func emptyAt(p unsafe.Pointer, e emptyCheck) bool {
+	switch e {
+	case emptyIfNilWord:
+		return *(*unsafe.Pointer)(p) == nil
+	case emptyIfNoLen:
+		return (*(*[2]uintptr)(p))[1] == 0 // a string's length; a slice's too
+	case emptyIfZero1:
+		return *(*uint8)(p) == 0
+	case emptyIfZero2:
+		return *(*uint16)(p) == 0
+	case emptyIfZero4:
+		return *(*uint32)(p) == 0
+	case emptyIfZero8:
+		return *(*uint64)(p) == 0
+	}
+	return false
 }
 
 // How encoding/json would marshal a type: with a MarshalJSON or
@@ -156,8 +219,8 @@ func marshalerOf(t reflect.Type) int {
 func buildStructInfo(t reflect.Type) *structInfo {
 	si := &structInfo{}
 	seen := map[string]bool{}
-	var walk func(t reflect.Type, index []int, depth int)
-	walk = func(t reflect.Type, index []int, depth int) {
+	var walk func(t reflect.Type, index []int, depth int, offset uintptr)
+	walk = func(t reflect.Type, index []int, depth int, offset uintptr) {
 		if depth > 8 {
 			si.viaJSON = true
 			return
@@ -188,7 +251,7 @@ func buildStructInfo(t reflect.Type) *structInfo {
 					si.viaJSON = true
 					return
 				}
-				walk(sf.Type, idx, depth+1)
+				walk(sf.Type, idx, depth+1, offset+sf.Offset)
 				continue
 			}
 			if name == "" {
@@ -199,13 +262,14 @@ func buildStructInfo(t reflect.Type) *structInfo {
 				return
 			}
 			seen[name] = true
-			si.fields = append(si.fields, fieldInfo{name: name, index: idx, typ: sf.Type, omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero")})
+			si.fields = append(si.fields, fieldInfo{name: name, index: idx, typ: sf.Type, omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero"),
+				offset: offset + sf.Offset, empty: emptyCheckOf(sf.Type)})
 			if f := &si.fields[len(si.fields)-1]; f.omitZero {
 				f.isZero = zeroFunc(sf.Type)
 			}
 		}
 	}
-	walk(t, nil, 0)
+	walk(t, nil, 0, 0)
 	return si
 }
 
@@ -364,8 +428,15 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 			return c.viaJSONValue(v)
 		}
 		n := c.newNode('{')
+		var base unsafe.Pointer
+		if v.CanAddr() {
+			base = v.Addr().UnsafePointer()
+		}
 		for i := range si.fields {
 			f := &si.fields[i]
+			if f.omitEmpty && base != nil && emptyAt(unsafe.Add(base, f.offset), f.empty) {
+				continue
+			}
 			fv := v.FieldByIndex(f.index)
 			if f.omitEmpty && isEmptyValue(fv) || f.omitZero && f.isZero(fv) {
 				continue

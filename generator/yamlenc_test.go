@@ -168,6 +168,24 @@ type odd struct {
 // TestDirectEncodingHostileValues covers what the rendered types do not:
 // every case where the direct encoder hands over to encoding/json, and
 // strings encoding/json rewrites.
+type Deep struct {
+	X string   `json:"x,omitempty"`
+	N int32    `json:"n,omitempty"`
+	P *int     `json:"p,omitempty"`
+	L []string `json:"l,omitempty"`
+}
+
+type Mid struct {
+	Pad string `json:"pad,omitempty"`
+	Deep
+}
+
+type Outer struct {
+	Name string `json:"name"`
+	B    bool   `json:"b,omitempty"`
+	Mid
+}
+
 func TestDirectEncodingHostileValues(t *testing.T) {
 	o := odd{
 		Num: 7, F: 1e21, F32: 0.1, Bytes: []byte("\x00bin"), Arr: [3]int{1, 2, 3}, ByteArr: [2]byte{1, 2},
@@ -185,6 +203,17 @@ func TestDirectEncodingHostileValues(t *testing.T) {
 	sameAsJSON(t, "name clash", clash{Inner: Inner{A: "inner", B: 1}, A: "outer"})
 	sameAsJSON(t, "embedded pointer, nil", embeddedPtr{C: "c"})
 	sameAsJSON(t, "embedded pointer", &embeddedPtr{Inner: &Inner{A: "a"}, C: "c"})
+	// Fields promoted through two levels of embedding, at offsets other
+	// than zero, read in memory to skip empty ones.
+	seven := 7
+	nested := []Outer{
+		{Name: "o", Mid: Mid{Deep: Deep{X: "x", N: 3, P: &seven, L: []string{"l"}}}},
+		{Name: "p", B: true, Mid: Mid{Pad: "pad"}},
+		{Mid: Mid{Deep: Deep{N: -1}}},
+	}
+	sameAsJSON(t, "nested embedding", nested)
+	sameAsJSON(t, "nested embedding, by pointer", &nested[0])
+	sameAsJSON(t, "nested embedding, not addressable", map[string]Outer{"k": nested[0]})
 	sameAsJSON(t, "time", map[string]any{"t": metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)), "d": metav1.Duration{Duration: time.Minute}})
 	sameAsJSON(t, "invalid UTF-8 keys", map[string]string{"k\xff": "v\xc0", "a": "\xed\xa0\x80"})
 	sameAsJSON(t, "deployment", &appsv1.Deployment{
