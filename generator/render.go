@@ -48,9 +48,10 @@ func Render(m *Model) ([]File, error) {
 }
 
 // RenderSkipping is Render without the files of the deployments in skip
-// (their components/fleio/<namespace>/<name>/ files, which depend only on
-// the deployment and the Fleet). It also returns each rendered
-// deployment's files.
+// (their components/fleio/<namespace>/<name>/ files and their
+// tenants/<namespace>/fleio-<name>.yaml, which depend only on the
+// deployment and the Fleet). It also returns each rendered deployment's
+// files.
 func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deployment][]File, error) {
 	// The clusters and the platform are one task, each tenant and each
 	// deployment another; they are independent, so they run in parallel

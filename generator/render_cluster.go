@@ -248,11 +248,15 @@ func (r *renderer) tenant(t *Tenant) {
 	r.yaml(dir+"/sync.yaml", repo)
 	k := &kusttypes.Kustomization{Resources: []string{"namespace.yaml", "rbac.yaml", "runtime-info.yaml", "sync.yaml"}}
 	for _, d := range t.Deployments {
-		file := "fleio-" + d.Name + ".yaml"
-		r.yaml(path.Join(dir, file), r.stageObjects(d)...)
-		k.Resources = append(k.Resources, file)
+		k.Resources = append(k.Resources, path.Base(tenantFile(d))) // rendered by deployment
 	}
 	r.kustomization(dir, k)
+}
+
+// tenantFile is the file, in its tenant's directory, of a deployment's
+// stageObjects.
+func tenantFile(d *Deployment) string {
+	return "tenants/" + d.Namespace + "/fleio-" + d.Name + ".yaml"
 }
 
 // stageObjects are a deployment's objects in its tenant directory: the

@@ -55,8 +55,11 @@ func selectorLabels(d *Deployment, service string) map[string]string {
 	return map[string]string{"app.kubernetes.io/name": "fleio", "app.kubernetes.io/instance": d.Name, "app.kubernetes.io/component": service}
 }
 
-// deployment renders components/fleio/<namespace>/<name>/.
+// deployment renders components/fleio/<namespace>/<name>/ and the
+// deployment's file in its tenant's directory.
 func (r *renderer) deployment(d *Deployment) {
+	r.yaml(tenantFile(d), r.stageObjects(d)...)
+
 	dir := fmt.Sprintf("components/fleio/%s/%s", d.Namespace, d.Name)
 	settings := make(map[string]*settingsData, len(d.Environments))
 	for _, env := range d.Environments {
