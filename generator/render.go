@@ -53,10 +53,13 @@ func Render(m *Model) ([]File, error) {
 // deployment and the Fleet). It also returns each rendered deployment's
 // files.
 func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deployment][]File, error) {
-	// The clusters and the platform are one task, each tenant and each
+	// The platform is one task, each cluster, each tenant and each
 	// deployment another; they are independent, so they run in parallel
 	// and are joined in model order.
-	tasks := []func(*renderer){func(r *renderer) { r.clusters(); r.platform() }}
+	tasks := []func(*renderer){func(r *renderer) { r.platform() }}
+	for _, c := range m.Clusters {
+		tasks = append(tasks, func(r *renderer) { r.cluster(c) })
+	}
 	for _, t := range m.Tenants {
 		tasks = append(tasks, func(r *renderer) { r.tenant(t) })
 	}

@@ -41,62 +41,60 @@ func managedLabels(extra map[string]string) map[string]string {
 	return l
 }
 
-// clusters renders clusters/<cluster>/: runtime-info, the platform and
+// cluster renders clusters/<cluster>/: runtime-info, the platform and
 // tenant Kustomizations, and the README with the rollout graph.
-func (r *renderer) clusters() {
-	for _, c := range r.m.Clusters {
-		dir := "clusters/" + c.Name
-		info := &corev1.ConfigMap{
-			TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
-			ObjectMeta: metav1.ObjectMeta{
-				Name: RuntimeInfo, Namespace: FluxSystem,
-				Labels:      map[string]string{"toolkit.fluxcd.io/runtime": "true", "app.kubernetes.io/managed-by": "fleiogen"},
-				Annotations: map[string]string{ssaAnnotation: "Merge"},
-			},
-			Data: RuntimeValues(c),
-		}
-		r.yaml(dir+"/runtime-info.yaml", info)
-
-		var platform []any
-		if c.CertManager == CertManagerInstall {
-			platform = append(platform, fluxKustomization(PlatformCertManager, FluxSystem, ksOptions{
-				Path: "./components/platform/cert-manager", SourceName: FluxSystem,
-				Wait: true, Timeout: 10 * time.Minute, Interval: time.Hour,
-				Labels: managedLabels(nil),
-			}))
-		}
-		issuers := ksOptions{
-			Path: "./components/platform/issuers/" + c.Name, SourceName: FluxSystem,
-			Wait: true, Timeout: 5 * time.Minute, Interval: time.Hour,
-			Labels: managedLabels(nil),
-		}
-		if c.CertManager == CertManagerInstall {
-			issuers.DependsOn = []string{PlatformCertManager}
-		}
-		// A cluster that runs no tenant has no ClusterIssuers, and
-		// kustomize refuses a kustomization.yaml without resources.
-		if len(c.Deployments) > 0 {
-			platform = append(platform, fluxKustomization(PlatformIssuers, FluxSystem, issuers))
-		}
-		if len(platform) > 0 {
-			r.yaml(dir+"/platform.yaml", platform...)
-		}
-
-		var tenants []any
-		for _, ns := range c.Tenants {
-			tenants = append(tenants, fluxKustomization(TenantKustomization(ns), FluxSystem, ksOptions{
-				Path: "./tenants/" + ns, SourceName: FluxSystem,
-				DependsOn:    []string{PlatformIssuers},
-				HealthChecks: []meta.NamespacedObjectKindReference{{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind, Name: FleetSource, Namespace: ns}},
-				Timeout:      5 * time.Minute, Interval: 10 * time.Minute, Substitute: true,
-				Labels: managedLabels(map[string]string{"toolkit.fluxcd.io/tenant": ns}),
-			}))
-		}
-		if len(tenants) > 0 {
-			r.yaml(dir+"/tenants.yaml", tenants...)
-		}
-		r.files = append(r.files, File{Path: dir + "/README.md", Data: []byte(ClusterReadme(r.m, c))})
+func (r *renderer) cluster(c *ClusterModel) {
+	dir := "clusters/" + c.Name
+	info := &corev1.ConfigMap{
+		TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ConfigMap"},
+		ObjectMeta: metav1.ObjectMeta{
+			Name: RuntimeInfo, Namespace: FluxSystem,
+			Labels:      map[string]string{"toolkit.fluxcd.io/runtime": "true", "app.kubernetes.io/managed-by": "fleiogen"},
+			Annotations: map[string]string{ssaAnnotation: "Merge"},
+		},
+		Data: RuntimeValues(c),
 	}
+	r.yaml(dir+"/runtime-info.yaml", info)
+
+	var platform []any
+	if c.CertManager == CertManagerInstall {
+		platform = append(platform, fluxKustomization(PlatformCertManager, FluxSystem, ksOptions{
+			Path: "./components/platform/cert-manager", SourceName: FluxSystem,
+			Wait: true, Timeout: 10 * time.Minute, Interval: time.Hour,
+			Labels: managedLabels(nil),
+		}))
+	}
+	issuers := ksOptions{
+		Path: "./components/platform/issuers/" + c.Name, SourceName: FluxSystem,
+		Wait: true, Timeout: 5 * time.Minute, Interval: time.Hour,
+		Labels: managedLabels(nil),
+	}
+	if c.CertManager == CertManagerInstall {
+		issuers.DependsOn = []string{PlatformCertManager}
+	}
+	// A cluster that runs no tenant has no ClusterIssuers, and
+	// kustomize refuses a kustomization.yaml without resources.
+	if len(c.Deployments) > 0 {
+		platform = append(platform, fluxKustomization(PlatformIssuers, FluxSystem, issuers))
+	}
+	if len(platform) > 0 {
+		r.yaml(dir+"/platform.yaml", platform...)
+	}
+
+	var tenants []any
+	for _, ns := range c.Tenants {
+		tenants = append(tenants, fluxKustomization(TenantKustomization(ns), FluxSystem, ksOptions{
+			Path: "./tenants/" + ns, SourceName: FluxSystem,
+			DependsOn:    []string{PlatformIssuers},
+			HealthChecks: []meta.NamespacedObjectKindReference{{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind, Name: FleetSource, Namespace: ns}},
+			Timeout:      5 * time.Minute, Interval: 10 * time.Minute, Substitute: true,
+			Labels: managedLabels(map[string]string{"toolkit.fluxcd.io/tenant": ns}),
+		}))
+	}
+	if len(tenants) > 0 {
+		r.yaml(dir+"/tenants.yaml", tenants...)
+	}
+	r.files = append(r.files, File{Path: dir + "/README.md", Data: []byte(ClusterReadme(r.m, c))})
 }
 
 // RuntimeValues returns the flux-runtime-info data of a cluster.
