@@ -84,16 +84,21 @@ func ClusterGraph(c *ClusterModel) *Graph {
 	return g
 }
 
-func (g *Graph) groups() []string {
-	var groups []string
-	seen := map[string]bool{}
+// groups returns the groups in the order of their first node, each with
+// its nodes in graph order.
+func (g *Graph) groups() (names []string, nodes [][]GraphNode) {
+	index := map[string]int{}
 	for _, n := range g.Nodes {
-		if !seen[n.Group] {
-			seen[n.Group] = true
-			groups = append(groups, n.Group)
+		i, ok := index[n.Group]
+		if !ok {
+			i = len(names)
+			index[n.Group] = i
+			names = append(names, n.Group)
+			nodes = append(nodes, nil)
 		}
+		nodes[i] = append(nodes[i], n)
 	}
-	return groups
+	return names, nodes
 }
 
 var mermaidIDs = strings.NewReplacer("/", "__", "-", "_")
@@ -107,12 +112,11 @@ func mermaidID(id string) string {
 func (g *Graph) Mermaid() string {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
-	for i, grp := range g.groups() {
+	names, nodes := g.groups()
+	for i, grp := range names {
 		fmt.Fprintf(&b, "  subgraph group%d[\"%s\"]\n", i, grp)
-		for _, n := range g.Nodes {
-			if n.Group == grp {
-				fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(n.ID), n.Name)
-			}
+		for _, n := range nodes[i] {
+			fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(n.ID), n.Name)
 		}
 		b.WriteString("  end\n")
 	}
@@ -130,12 +134,11 @@ func (g *Graph) Mermaid() string {
 func (g *Graph) DOT() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %q {\n  rankdir=LR;\n  node [shape=box];\n", g.Cluster)
-	for i, grp := range g.groups() {
+	names, nodes := g.groups()
+	for i, grp := range names {
 		fmt.Fprintf(&b, "  subgraph cluster_%d {\n    label=%q;\n", i, grp)
-		for _, n := range g.Nodes {
-			if n.Group == grp {
-				fmt.Fprintf(&b, "    %q [label=%q];\n", n.ID, n.Name)
-			}
+		for _, n := range nodes[i] {
+			fmt.Fprintf(&b, "    %q [label=%q];\n", n.ID, n.Name)
 		}
 		b.WriteString("  }\n")
 	}
