@@ -262,41 +262,75 @@ func (d *onDisk) mayExist(p string) bool {
 }
 
 // walkTree walks the managed directories once: what exists, and temporary
-// files left by an interrupted write.
+// files and directories left by an interrupted write. A re-render walks a
+// tree of thousands of directories, so it reads each directory once,
+// unsorted, and builds paths by concatenation.
 func walkTree(root string) (*onDisk, error) {
 	d := &onDisk{root: root, files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}, links: map[string]bool{}}
-	err := WalkManaged(root, func(p, rel string, e fs.DirEntry) error {
-		top, _, _ := strings.Cut(rel, "/")
-		if e.IsDir() {
-			if rel != top && isTempName(e.Name()) {
+	for _, top := range ManagedDirs {
+		base := filepath.Join(root, top)
+		fi, err := os.Lstat(base)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			return d, fmt.Errorf("scanning %s: %w", base, err)
+		case fi.IsDir():
+			d.dirs[top] = true
+			if err := d.walkDir(base, top); err != nil {
+				return d, fmt.Errorf("scanning %s: %w", base, err)
+			}
+		default: // a file, or a link, where a managed directory should be
+			d.odd[top] = true
+			if fi.Mode()&fs.ModeSymlink != 0 {
+				d.links[top] = true
+			} else if fi.Mode().IsRegular() {
+				d.files[top] = true
+			}
+		}
+	}
+	return d, nil
+}
+
+// walkDir records what the directory dir (rel from the root) holds.
+func (d *onDisk) walkDir(dir, rel string) error {
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	entries, err := f.ReadDir(-1)
+	f.Close()
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		name := e.Name()
+		p, r := dir+string(filepath.Separator)+name, rel+"/"+name
+		switch {
+		case e.IsDir():
+			switch {
+			case isTempName(name):
 				d.tempDirs = append(d.tempDirs, p)
-				return fs.SkipDir
+			case isBootstrapPath(r) || strings.HasPrefix(name, "."):
+				d.odd[r] = true
+			default:
+				d.dirs[r] = true
+				if err := d.walkDir(p, r); err != nil {
+					return err
+				}
 			}
-			if isBootstrapPath(rel) || (rel != top && strings.HasPrefix(e.Name(), ".")) {
-				d.odd[rel] = true
-				return fs.SkipDir
-			}
-			d.dirs[rel] = true
-			return nil
-		}
-		if !e.Type().IsRegular() {
-			d.odd[rel] = true
+		case !e.Type().IsRegular():
+			d.odd[r] = true
 			if e.Type()&fs.ModeSymlink != 0 {
-				d.links[rel] = true
+				d.links[r] = true
 			}
-			return nil
-		}
-		if isTempName(e.Name()) {
+		case isTempName(name):
 			d.temps = append(d.temps, p)
-			return nil
+		default:
+			d.files[r] = true
 		}
-		d.files[rel] = true
-		if rel == top {
-			d.odd[rel] = true // a file where a managed directory should be
-		}
-		return nil
-	})
-	return d, err
+	}
+	return nil
 }
 
 // findStale sets d.stale to the generated files (they start with the
