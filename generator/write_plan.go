@@ -94,17 +94,24 @@ func (p writePlan) apply(root string, tempName func() string) (map[string]fileSt
 		return nil, err
 	}
 	abs := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
+	// The staged directories must not exist (a leftover could hold others'
+	// files); those this run made hold only its files, and are removed on
+	// an error.
+	var mu sync.Mutex
+	fresh, made := map[string]bool{}, map[string]bool{}
+	for _, tmp := range p.staged {
+		fresh[tmp] = true
+	}
 	cleanup := func() {
-		for _, tmp := range p.staged {
-			os.RemoveAll(abs(tmp)) // made by this run, holding only its files
+		for tmp := range made {
+			os.RemoveAll(abs(tmp))
 		}
 	}
-	if err := makeDirs(root, p.dirs); err != nil {
+	if err := makeDirs(root, p.dirs, fresh, func(dir string) { mu.Lock(); made[dir] = true; mu.Unlock() }); err != nil {
 		cleanup()
 		return nil, err
 	}
 	status := make(map[string]fileStat, len(p.files))
-	var mu sync.Mutex
 	groups := groupByDir(p.files, func(f plannedFile) string { return f.at })
 	errs := make([][]error, len(groups))
 	parallel(len(groups), func(g int) {
@@ -154,8 +161,10 @@ func firstErrors(errs []error) error {
 
 // makeDirs makes dirs (slash paths under root, whose parents exist or are
 // in dirs), parents first, those of one depth in parallel: one worker per
-// parent, as creating entries in one directory serialises on its lock.
-func makeDirs(root string, dirs []string) error {
+// parent, as creating entries in one directory serialises on its lock. A
+// directory that exists already is an error only when it is in fresh;
+// madeFresh is called for each directory of fresh it makes.
+func makeDirs(root string, dirs []string, fresh map[string]bool, madeFresh func(string)) error {
 	byDepth := map[int][]string{}
 	maxDepth := 0
 	for _, dir := range dirs {
@@ -169,9 +178,12 @@ func makeDirs(root string, dirs []string) error {
 		parallel(len(groups), func(g int) {
 			for _, dir := range groups[g] {
 				err := os.Mkdir(filepath.Join(root, filepath.FromSlash(dir)), 0o755)
-				if err != nil && !errors.Is(err, fs.ErrExist) {
+				if err != nil && (fresh[dir] || !errors.Is(err, fs.ErrExist)) {
 					errs[g] = err
 					return
+				}
+				if fresh[dir] {
+					madeFresh(dir)
 				}
 			}
 		})

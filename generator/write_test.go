@@ -3,6 +3,7 @@ package generator
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -281,5 +282,25 @@ func TestWriteCleansAKilledRendersStagingDirectory(t *testing.T) {
 	}
 	if !exists(root, "components/fleio/a/kustomization.yaml") {
 		t.Error("the render did not complete")
+	}
+}
+
+// TestWriteNeverBuildsInALeftoverDirectory: a new directory is built under
+// a temporary name that must not exist; if a leftover of that name holds a
+// file fleiogen did not write, the write fails and the file stays where it
+// is, rather than moving into the tree.
+func TestWriteNeverBuildsInALeftoverDirectory(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "components/.fleiogen-1-1.tmp/mine.txt", []byte("mine\n"))
+	writeFile(t, root, "components/old.yaml", gen("x: 1\n"))
+	n := 0
+	name := func() string { n++; return ".fleiogen-1-" + strconv.Itoa(n) + ".tmp" }
+	files := []File{{Path: "components/x/a.yaml", Data: gen("a: 1\n")}}
+	_, err := planWrite(files, map[string]bool{"components": true}, name).apply(root, name)
+	if err == nil {
+		t.Fatal("built a new directory in a leftover holding a user's file")
+	}
+	if !exists(root, "components/.fleiogen-1-1.tmp/mine.txt") || exists(root, "components/x") {
+		t.Error("the user's file moved, or a partial directory appeared")
 	}
 }

@@ -25,7 +25,10 @@ func NewRenderCmd(out, errOut io.Writer) *cobra.Command {
 and components/ under the output directory. Files already up to date are not
 touched; generated files that the specs no longer produce are deleted; files
 without fleiogen's header and clusters/*/flux-system/ are never touched.
-Invalid specs are all reported, and nothing is written.
+Invalid specs are all reported, and nothing is written. Files are written
+beside their targets and renamed into place, and new directories are built
+under a temporary name and renamed into place, so a killed render leaves no
+truncated file; the next render deletes its temporaries.
 
 A re-render skips the FleioDeployments whose specs, Fleet and fleiogen
 binary are unchanged and whose files on disk still have the content they
