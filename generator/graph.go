@@ -101,10 +101,19 @@ func (g *Graph) groups() (names []string, nodes [][]GraphNode) {
 	return names, nodes
 }
 
-var mermaidIDs = strings.NewReplacer("/", "__", "-", "_")
-
-func mermaidID(id string) string {
-	return mermaidIDs.Replace(id)
+// writeMermaidID writes id as a Mermaid node ID: "/" becomes "__" and "-"
+// becomes "_" (a large cluster's graph has tens of thousands of IDs).
+func writeMermaidID(b *strings.Builder, id string) {
+	for i := 0; i < len(id); i++ {
+		switch id[i] {
+		case '/':
+			b.WriteString("__")
+		case '-':
+			b.WriteByte('_')
+		default:
+			b.WriteByte(id[i])
+		}
+	}
 }
 
 // Mermaid renders the graph as a Mermaid flowchart, each group a subgraph.
@@ -116,7 +125,11 @@ func (g *Graph) Mermaid() string {
 	for i, grp := range names {
 		fmt.Fprintf(&b, "  subgraph group%d[\"%s\"]\n", i, grp)
 		for _, n := range nodes[i] {
-			fmt.Fprintf(&b, "    %s[\"%s\"]\n", mermaidID(n.ID), n.Name)
+			b.WriteString("    ")
+			writeMermaidID(&b, n.ID)
+			b.WriteString(`["`)
+			b.WriteString(n.Name)
+			b.WriteString("\"]\n")
 		}
 		b.WriteString("  end\n")
 	}
@@ -125,7 +138,11 @@ func (g *Graph) Mermaid() string {
 		if e.DependsOn {
 			arrow = "-->"
 		}
-		fmt.Fprintf(&b, "  %s %s %s\n", mermaidID(e.From), arrow, mermaidID(e.To))
+		b.WriteString("  ")
+		writeMermaidID(&b, e.From)
+		b.WriteString(" " + arrow + " ")
+		writeMermaidID(&b, e.To)
+		b.WriteByte('\n')
 	}
 	return b.String()
 }

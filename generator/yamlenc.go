@@ -358,16 +358,26 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 	t := v.Type()
 	switch ti.marshal {
 	case quantity:
-		q := v.Interface().(resource.Quantity)
 		n := c.newNode('"')
-		n.str = q.String() // what Quantity.MarshalJSON writes
+		if v.CanAddr() { // read in place: Interface would copy it to the heap
+			n.str = (*resource.Quantity)(v.Addr().UnsafePointer()).String() // what MarshalJSON writes
+		} else {
+			q := v.Interface().(resource.Quantity)
+			n.str = q.String()
+		}
 		return n, nil
 	case duration:
 		n := c.newNode('"')
 		n.str = time.Duration(v.Field(0).Int()).String() // metav1.Duration.MarshalJSON
 		return n, nil
 	case intOrString:
-		if ios := v.Interface().(intstr.IntOrString); ios.Type == intstr.Int {
+		var ios intstr.IntOrString
+		if v.CanAddr() {
+			ios = *(*intstr.IntOrString)(v.Addr().UnsafePointer())
+		} else {
+			ios = v.Interface().(intstr.IntOrString)
+		}
+		if ios.Type == intstr.Int {
 			start := len(c.lits)
 			c.lits = strconv.AppendInt(c.lits, int64(ios.IntVal), 10)
 			return c.rawNode(start), nil
