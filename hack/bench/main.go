@@ -77,6 +77,7 @@ func main() {
 	for _, w := range works {
 		os.RemoveAll(w)
 	}
+	settle()
 }
 
 type result struct {
@@ -101,6 +102,7 @@ func writeFloor(from, to string) result {
 	if err != nil {
 		fail(err)
 	}
+	settle()
 	var before, after syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &before)
 	start := time.Now()
@@ -117,7 +119,15 @@ func tvDiff(a, b syscall.Timeval) time.Duration {
 	return time.Duration(a.Nano() - b.Nano())
 }
 
+// settle flushes dirty data to disk before a timed run, so that the
+// write-back of the previous run's files does not compete with it, and so
+// that ext4 does not treat inodes freed earlier as recently deleted for
+// longer than it must (5 minutes while their inode table is unwritten, 1
+// minute once it is written; see the note on ext4 in docs/bench.md).
+func settle() { syscall.Sync() }
+
 func measure(bin, specs, out, cache string) result {
+	settle()
 	cmd := exec.Command(bin, "render", specs, "-o", out)
 	cmd.Env = append(os.Environ(), "FLEIOGEN_CACHE="+cache)
 	var stderr bytes.Buffer
