@@ -122,8 +122,8 @@ func tvDiff(a, b syscall.Timeval) time.Duration {
 // settle flushes dirty data to disk before a timed run, so that the
 // write-back of the previous run's files does not compete with it, and so
 // that ext4 does not treat inodes freed earlier as recently deleted for
-// longer than it must (5 minutes while their inode table is unwritten, 1
-// minute once it is written; see the note on ext4 in docs/bench.md).
+// longer than it must (it waits longer while their inode table has not been
+// written back; see the note on ext4 in docs/bench.md).
 func settle() { syscall.Sync() }
 
 func measure(bin, specs, out, cache string) result {
