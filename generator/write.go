@@ -194,7 +194,7 @@ func checkRelPath(p string) error {
 	if p == "" || filepath.IsAbs(p) || strings.HasPrefix(p, "/") {
 		return fmt.Errorf("internal error: bad output path %q", p)
 	}
-	for _, part := range strings.Split(p, "/") {
+	for part := range strings.SplitSeq(p, "/") {
 		if part == "" || part == "." || part == ".." {
 			return fmt.Errorf("internal error: bad output path %q", p)
 		}
@@ -204,8 +204,13 @@ func checkRelPath(p string) error {
 
 // isBootstrapPath reports whether a slash path is inside clusters/*/flux-system.
 func isBootstrapPath(p string) bool {
-	parts := strings.Split(p, "/")
-	return len(parts) >= 3 && parts[0] == "clusters" && parts[2] == "flux-system"
+	rest, ok := strings.CutPrefix(p, "clusters/")
+	if !ok {
+		return false
+	}
+	_, rest, ok = strings.Cut(rest, "/")
+	third, _, _ := strings.Cut(rest, "/")
+	return ok && third == "flux-system"
 }
 
 // onDisk is what walkTree found under the managed directories, as slash

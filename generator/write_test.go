@@ -304,3 +304,15 @@ func TestWriteNeverBuildsInALeftoverDirectory(t *testing.T) {
 		t.Error("the user's file moved, or a partial directory appeared")
 	}
 }
+
+func TestIsBootstrapPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		"clusters/c/flux-system": true, "clusters/c/flux-system/gotk-sync.yaml": true, "clusters//flux-system": true,
+		"clusters/flux-system": false, "clusters/c": false, "clusters/c/flux-systemx": false,
+		"clusters/c/d/flux-system": false, "tenants/c/flux-system": false, "clusters": false,
+	} {
+		if got := isBootstrapPath(p); got != want {
+			t.Errorf("isBootstrapPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
