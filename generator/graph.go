@@ -101,19 +101,21 @@ func (g *Graph) groups() (names []string, nodes [][]GraphNode) {
 	return names, nodes
 }
 
-// writeMermaidID writes id as a Mermaid node ID: "/" becomes "__" and "-"
-// becomes "_" (a large cluster's graph has tens of thousands of IDs).
-func writeMermaidID(b *strings.Builder, id string) {
+// mermaidID is id as a Mermaid node ID: "/" becomes "__" and "-" becomes
+// "_".
+func mermaidID(id string) string {
+	b := make([]byte, 0, len(id)+1)
 	for i := 0; i < len(id); i++ {
 		switch id[i] {
 		case '/':
-			b.WriteString("__")
+			b = append(b, '_', '_')
 		case '-':
-			b.WriteByte('_')
+			b = append(b, '_')
 		default:
-			b.WriteByte(id[i])
+			b = append(b, id[i])
 		}
 	}
+	return string(b)
 }
 
 // Mermaid renders the graph as a Mermaid flowchart, each group a subgraph.
@@ -121,12 +123,24 @@ func writeMermaidID(b *strings.Builder, id string) {
 func (g *Graph) Mermaid() string {
 	var b strings.Builder
 	b.WriteString("flowchart LR\n")
+	// Each ID is converted once: a large cluster's graph has thousands of
+	// nodes, and each edge names two.
+	ids := make(map[string]string, len(g.Nodes))
+	for _, n := range g.Nodes {
+		ids[n.ID] = mermaidID(n.ID)
+	}
+	mid := func(id string) string {
+		if m, ok := ids[id]; ok {
+			return m
+		}
+		return mermaidID(id)
+	}
 	names, nodes := g.groups()
 	for i, grp := range names {
 		fmt.Fprintf(&b, "  subgraph group%d[\"%s\"]\n", i, grp)
 		for _, n := range nodes[i] {
 			b.WriteString("    ")
-			writeMermaidID(&b, n.ID)
+			b.WriteString(ids[n.ID])
 			b.WriteString(`["`)
 			b.WriteString(n.Name)
 			b.WriteString("\"]\n")
@@ -139,9 +153,9 @@ func (g *Graph) Mermaid() string {
 			arrow = "-->"
 		}
 		b.WriteString("  ")
-		writeMermaidID(&b, e.From)
+		b.WriteString(mid(e.From))
 		b.WriteString(" " + arrow + " ")
-		writeMermaidID(&b, e.To)
+		b.WriteString(mid(e.To))
 		b.WriteByte('\n')
 	}
 	return b.String()

@@ -16,6 +16,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -725,8 +726,22 @@ func describe(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// jsonFields maps the JSON names of t's fields (inline structs flattened) to their types.
+// jsonFieldsCache holds jsonFields' answers: reflect.Type -> map, never
+// modified once stored (callers only read it).
+var jsonFieldsCache sync.Map
+
+// jsonFields maps the JSON names of t's fields (inline structs flattened)
+// to their types. The map is shared: do not modify it.
 func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := jsonFieldsCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
+	m := buildJSONFields(t)
+	jsonFieldsCache.Store(t, m)
+	return m
+}
+
+func buildJSONFields(t reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -736,7 +751,7 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 			continue
 		}
 		if f.Anonymous && (name == "" || strings.Contains(opts, "inline")) && f.Type.Kind() == reflect.Struct {
-			for k, v := range jsonFields(f.Type) {
+			for k, v := range buildJSONFields(f.Type) {
 				out[k] = v
 			}
 			continue
