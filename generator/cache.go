@@ -249,19 +249,29 @@ func checkEntries(root string, entries []entryFile, written int64) ([]entryFile,
 	return entries, true
 }
 
-// Lookup checks every deployment of m against the entries for root, in
-// parallel, and returns the paths of those whose files are unchanged on
-// disk, and every deployment's key.
+// Lookup checks every deployment of m, and the shared files (under
+// Shared), against the entries for root, in parallel, and returns the
+// paths of those whose files are unchanged on disk, and every key.
 func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map[*Deployment][]string, keys map[*Deployment]string) {
 	unchanged, keys = map[*Deployment][]string{}, map[*Deployment]string{}
 	fh := sha256.New()
 	hashJSON(fh, fleet)
 	fleetSum := fh.Sum(nil)
 	entries, written := c.readEntries(root)
-	ks := make([]string, len(m.Deployments))
-	found := make([][]entryFile, len(m.Deployments))
-	parallel(len(m.Deployments), func(i int) {
-		ks[i] = c.key(fleetSum, m.Deployments[i])
+	// The deployments, then Shared, whose key hashes every other key: the
+	// shared files depend on the Fleet and on every deployment.
+	ds := append(slices.Clip(m.Deployments), Shared)
+	ks := make([]string, len(ds))
+	found := make([][]entryFile, len(ds))
+	parallel(len(m.Deployments), func(i int) { ks[i] = c.key(fleetSum, ds[i]) })
+	h := sha256.New()
+	h.Write(c.salt)
+	h.Write(fleetSum)
+	for _, k := range ks[:len(m.Deployments)] {
+		h.Write([]byte(k))
+	}
+	ks[len(ds)-1] = "shared-" + hex.EncodeToString(h.Sum(nil))
+	parallel(len(ds), func(i int) {
 		if e, ok := entries[ks[i]]; ok {
 			found[i], _ = checkEntries(root, e, written)
 		}
@@ -269,7 +279,7 @@ func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.kept = map[string][]entryFile{}
-	for i, d := range m.Deployments {
+	for i, d := range ds {
 		keys[d] = ks[i]
 		if found[i] == nil {
 			continue

@@ -47,21 +47,30 @@ func Render(m *Model) ([]File, error) {
 	return files, err
 }
 
+// Shared stands, in RenderSkipping's skip and result maps, for the files
+// that are no one deployment's: clusters/, components/platform/ and the
+// tenants' own files. They depend on the Fleet and on every deployment.
+var Shared = &Deployment{Name: "(shared)"}
+
 // RenderSkipping is Render without the files of the deployments in skip
 // (their components/fleio/<namespace>/<name>/ files and their
 // tenants/<namespace>/fleio-<name>.yaml, which depend only on the
-// deployment and the Fleet). It also returns each rendered deployment's
-// files.
+// deployment and the Fleet), and without the shared files when skip holds
+// Shared. It also returns the files of each deployment it rendered, and
+// the shared files under Shared.
 func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deployment][]File, error) {
 	// The platform is one task, each cluster, each tenant and each
 	// deployment another; they are independent, so they run in parallel
 	// and are joined in model order.
-	tasks := []func(*renderer){func(r *renderer) { r.platform() }}
-	for _, c := range m.Clusters {
-		tasks = append(tasks, func(r *renderer) { r.cluster(c) })
-	}
-	for _, t := range m.Tenants {
-		tasks = append(tasks, func(r *renderer) { r.tenant(t) })
+	var tasks []func(*renderer)
+	if _, ok := skip[Shared]; !ok {
+		tasks = append(tasks, func(r *renderer) { r.platform() })
+		for _, c := range m.Clusters {
+			tasks = append(tasks, func(r *renderer) { r.cluster(c) })
+		}
+		for _, t := range m.Tenants {
+			tasks = append(tasks, func(r *renderer) { r.tenant(t) })
+		}
 	}
 	first := len(tasks) // the deployments' tasks start here
 	for _, d := range m.Deployments {
@@ -96,8 +105,11 @@ func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deplo
 			return nil, nil, errs[i]
 		}
 		files = append(files, parts[i]...)
-		if i >= first && parts[i] != nil {
+		switch {
+		case i >= first && parts[i] != nil:
 			byDeployment[m.Deployments[i-first]] = parts[i]
+		case i < first:
+			byDeployment[Shared] = append(byDeployment[Shared], parts[i]...)
 		}
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })

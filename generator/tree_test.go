@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -584,10 +585,28 @@ func TestDeploymentFilesStayInItsDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, fs := range byDeployment {
-		n += len(fs)
+	for d, fs := range byDeployment {
+		if d != Shared {
+			n += len(fs)
+		}
 	}
 	if len(rest)+n != len(all) {
 		t.Errorf("skipping every deployment leaves %d files; %d rendered in all, %d by deployments", len(rest), len(all), n)
+	}
+	// What is left is the shared files, and skipping them too leaves nothing.
+	paths := func(fs []File) []string {
+		var ps []string
+		for _, f := range fs {
+			ps = append(ps, f.Path)
+		}
+		slices.Sort(ps)
+		return ps
+	}
+	if !slices.Equal(paths(rest), paths(byDeployment[Shared])) {
+		t.Errorf("the files left when skipping every deployment are not the shared ones")
+	}
+	skip[Shared] = nil
+	if none, _, err := RenderSkipping(m, skip); err != nil || len(none) != 0 {
+		t.Errorf("skipping every deployment and the shared files still renders %d files (%v)", len(none), err)
 	}
 }

@@ -76,6 +76,7 @@ everything; "fleiogen check" never uses the cache.`,
 			for _, d := range m.Deployments {
 				keep = append(keep, unchanged[d]...)
 			}
+			keep = append(keep, unchanged[generator.Shared]...)
 			st, err := generator.WriteScanned(o.output, files, keep, scan)
 			if err != nil {
 				return withCode(ExitFailure, err)
