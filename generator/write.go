@@ -268,8 +268,9 @@ func (d *onDisk) mayExist(p string) bool {
 
 // walkTree walks the managed directories once: what exists, and temporary
 // files and directories left by an interrupted write. A re-render walks a
-// tree of thousands of directories, so it reads each directory once,
-// unsorted, and builds paths by concatenation.
+// tree of thousands of directories, so rather than WalkManaged (sorted
+// entries, filepath.Rel per entry) it reads each directory once, unsorted,
+// and builds paths by concatenation.
 func walkTree(root string) (*onDisk, error) {
 	d := &onDisk{root: root, files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}, links: map[string]bool{}}
 	for _, top := range ManagedDirs {

@@ -15,13 +15,10 @@ import (
 // walk of its path.
 func writeNew(name string, data []byte, to string) (fileStat, error) {
 	var fd int
-	var err error
-	for {
+	err := retryEINTR(func() (err error) {
 		fd, err = syscall.Open(name, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_CLOEXEC, 0o644)
-		if err != syscall.EINTR {
-			break
-		}
-	}
+		return err
+	})
 	if err != nil {
 		return fileStat{}, &fs.PathError{Op: "open", Path: name, Err: err}
 	}
@@ -31,11 +28,8 @@ func writeNew(name string, data []byte, to string) (fileStat, error) {
 		return fileStat{}, &fs.PathError{Op: op, Path: p, Err: err}
 	}
 	for len(data) > 0 {
-		n, err := syscall.Write(fd, data)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
+		var n int
+		if err := retryEINTR(func() (err error) { n, err = syscall.Write(fd, data); return err }); err != nil {
 			return fail("write", name, err)
 		}
 		data = data[n:]

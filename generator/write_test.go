@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -293,8 +294,8 @@ func TestWriteNeverBuildsInALeftoverDirectory(t *testing.T) {
 	root := t.TempDir()
 	writeFile(t, root, "components/.fleiogen-1-1.tmp/mine.txt", []byte("mine\n"))
 	writeFile(t, root, "components/old.yaml", gen("x: 1\n"))
-	n := 0
-	name := func() string { n++; return ".fleiogen-1-" + strconv.Itoa(n) + ".tmp" }
+	var n atomic.Int64 // apply may name temporary files in parallel
+	name := func() string { return ".fleiogen-1-" + strconv.FormatInt(n.Add(1), 10) + ".tmp" }
 	files := []File{{Path: "components/x/a.yaml", Data: gen("a: 1\n")}}
 	_, err := planWrite(files, map[string]bool{"components": true}, name).apply(root, name)
 	if err == nil {

@@ -60,6 +60,15 @@ type fieldInfo struct {
 	empty  emptyCheck
 }
 
+// valueOf returns a copy of v, whose type is T, read in place when v is
+// addressable: v.Interface() would copy it to the heap first.
+func valueOf[T any](v reflect.Value) T {
+	if v.CanAddr() {
+		return *(*T)(v.Addr().UnsafePointer())
+	}
+	return v.Interface().(T)
+}
+
 // emptyCheck is how emptyAt reads a field's memory.
 type emptyCheck uint8
 
@@ -358,26 +367,16 @@ func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) 
 	t := v.Type()
 	switch ti.marshal {
 	case quantity:
+		q := valueOf[resource.Quantity](v)
 		n := c.newNode('"')
-		if v.CanAddr() { // read in place: Interface would copy it to the heap
-			n.str = (*resource.Quantity)(v.Addr().UnsafePointer()).String() // what MarshalJSON writes
-		} else {
-			q := v.Interface().(resource.Quantity)
-			n.str = q.String()
-		}
+		n.str = q.String() // what Quantity.MarshalJSON writes
 		return n, nil
 	case duration:
 		n := c.newNode('"')
 		n.str = time.Duration(v.Field(0).Int()).String() // metav1.Duration.MarshalJSON
 		return n, nil
 	case intOrString:
-		var ios intstr.IntOrString
-		if v.CanAddr() {
-			ios = *(*intstr.IntOrString)(v.Addr().UnsafePointer())
-		} else {
-			ios = v.Interface().(intstr.IntOrString)
-		}
-		if ios.Type == intstr.Int {
+		if ios := valueOf[intstr.IntOrString](v); ios.Type == intstr.Int {
 			start := len(c.lits)
 			c.lits = strconv.AppendInt(c.lits, int64(ios.IntVal), 10)
 			return c.rawNode(start), nil
