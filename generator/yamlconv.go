@@ -37,11 +37,8 @@ func convert(out *bytes.Buffer, obj any, prune bool) error {
 	c.reset(prune)
 	c.out = out
 	defer func() { c.out = nil }()
-	root, err := c.encode(reflect.ValueOf(obj))
-	if err != nil {
-		return fmt.Errorf("serialising %T: %w", obj, err)
-	}
-	if err := c.document(root); err != nil {
+	c.top = true
+	if _, err := c.write(reflect.ValueOf(obj), 0, false); err != nil {
 		return fmt.Errorf("serialising %T: %w", obj, err)
 	}
 	return nil
@@ -58,14 +55,17 @@ type node struct {
 }
 
 type converter struct {
-	// in and pos are the JSON being parsed (see viaJSON); lits holds the
-	// text of numbers encoded directly.
-	in    []byte
-	lits  []byte
-	top   node // the reordered top level of a document
-	pos   int
 	out   *bytes.Buffer
 	prune bool
+	// top: the next value written is the document (yamlwrite.go); segs
+	// are its members, scratch the room to reorder them.
+	top     bool
+	segs    []segment
+	scratch []byte
+	// in and pos are the JSON being parsed (see viaJSON).
+	in      []byte
+	pos     int
+	topNode node // the reordered top level of a document
 	// slabs hold the nodes; used counts the nodes handed out. Nodes (and
 	// the capacity of their keys and vals) are reused by the next document.
 	slabs [][]node
@@ -77,8 +77,7 @@ type converter struct {
 const slabSize = 256
 
 func (c *converter) reset(prune bool) {
-	c.lits = c.lits[:0]
-	c.in, c.pos, c.prune = nil, 0, prune
+	c.in, c.pos, c.prune, c.top = nil, 0, prune, false
 	for i := 0; i < c.used; i++ {
 		n := &c.slabs[i/slabSize][i%slabSize]
 		clear(n.vals)
@@ -139,7 +138,7 @@ func (c *converter) document(root *node) error {
 	if root.kind != '{' {
 		return c.value(root, 0, false)
 	}
-	top := &c.top
+	top := &c.topNode
 	top.kind, top.keys, top.vals = '{', top.keys[:0], top.vals[:0]
 	for _, k := range topOrder {
 		for i, key := range root.keys {
@@ -327,12 +326,7 @@ func (c *converter) value(n *node, indent int, afterKey bool) error {
 		}
 		return nil
 	case '"':
-		sep()
-		if c.literalBlock(n.str, indent) {
-			return nil
-		}
-		c.scalar(n.str)
-		c.out.WriteByte('\n')
+		c.writeString(n.str, indent, afterKey)
 		return nil
 	default:
 		sep()
@@ -342,9 +336,12 @@ func (c *converter) value(n *node, indent int, afterKey bool) error {
 	}
 }
 
-// keyOK refuses keys over YAML's limit of 1024 characters for implicit keys.
+// maxKey keeps keys under YAML's limit of 1024 characters for implicit keys.
+const maxKey = 1000
+
+// keyOK refuses keys over maxKey.
 func keyOK(k string) error {
-	if len(k) > 1000 {
+	if len(k) > maxKey {
 		return fmt.Errorf("a key of %d characters is over YAML's limit for keys", len(k))
 	}
 	return nil
@@ -365,7 +362,7 @@ func (c *converter) scalar(s string) {
 		c.out.WriteString(s)
 		return
 	}
-	c.out.WriteString(strconv.Quote(s))
+	c.out.Write(strconv.AppendQuote(c.out.AvailableBuffer(), s))
 }
 
 func (c *converter) peek() byte {

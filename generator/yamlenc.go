@@ -2,15 +2,12 @@ package generator
 
 import (
 	"encoding"
-	"encoding/base64"
 	"encoding/json"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 	"unsafe"
 
@@ -46,6 +43,7 @@ type structInfo struct {
 
 type fieldInfo struct {
 	name      string
+	key       string // name as a YAML key, with its colon
 	index     []int
 	typ       reflect.Type
 	ti        atomic.Pointer[encTypeInfo]
@@ -189,20 +187,6 @@ func typeInfoOf(t reflect.Type) *encTypeInfo {
 	return actual.(*encTypeInfo)
 }
 
-// encodeAs encodes v, of static type t, caching t's info in slot. A value
-// of interface type is encoded by its dynamic type.
-func (c *converter) encodeAs(v reflect.Value, t reflect.Type, slot *atomic.Pointer[encTypeInfo]) (*node, error) {
-	if t.Kind() == reflect.Interface {
-		return c.encode(v)
-	}
-	ti := slot.Load()
-	if ti == nil {
-		ti = typeInfoOf(t)
-		slot.Store(ti)
-	}
-	return c.encodeWith(v, ti)
-}
-
 // marshalerOf is encoding/json's choice for t, in its order: a pointer
 // method first, JSON before text. (addr* also stands for a type with both
 // a pointer and a value method; encode checks.)
@@ -266,12 +250,13 @@ func buildStructInfo(t reflect.Type) *structInfo {
 			if name == "" {
 				name = sf.Name
 			}
-			if !validName(name) || hasOpt(opts, "string") || seen[name] {
+			// A key over YAML's limit is left to the node writer, which refuses it.
+			if !validName(name) || len(name) > maxKey || hasOpt(opts, "string") || seen[name] {
 				si.viaJSON = true
 				return
 			}
 			seen[name] = true
-			si.fields = append(si.fields, fieldInfo{name: name, index: idx, typ: sf.Type, omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero"),
+			si.fields = append(si.fields, fieldInfo{name: name, key: keyText(name), index: idx, typ: sf.Type, omitEmpty: hasOpt(opts, "omitempty"), omitZero: hasOpt(opts, "omitzero"),
 				offset: offset + sf.Offset, empty: emptyCheckOf(sf.Type)})
 			if f := &si.fields[len(si.fields)-1]; f.omitZero {
 				f.isZero = zeroFunc(sf.Type)
@@ -351,233 +336,6 @@ func isEmptyValue(v reflect.Value) bool {
 		return v.IsZero()
 	}
 	return false
-}
-
-// encode returns the node encoding/json's output for v would parse into,
-// with the converter's object filters (zeroStructs, prune) applied.
-func (c *converter) encode(v reflect.Value) (*node, error) {
-	if !v.IsValid() {
-		return c.literal(nullJSON), nil
-	}
-	return c.encodeWith(v, typeInfoOf(v.Type()))
-}
-
-// encodeWith is encode for a v whose type's info is ti.
-func (c *converter) encodeWith(v reflect.Value, ti *encTypeInfo) (*node, error) {
-	t := v.Type()
-	switch ti.marshal {
-	case quantity:
-		q := valueOf[resource.Quantity](v)
-		n := c.newNode('"')
-		n.str = q.String() // what Quantity.MarshalJSON writes
-		return n, nil
-	case duration:
-		n := c.newNode('"')
-		n.str = time.Duration(v.Field(0).Int()).String() // metav1.Duration.MarshalJSON
-		return n, nil
-	case intOrString:
-		if ios := valueOf[intstr.IntOrString](v); ios.Type == intstr.Int {
-			start := len(c.lits)
-			c.lits = strconv.AppendInt(c.lits, int64(ios.IntVal), 10)
-			return c.rawNode(start), nil
-		} else if ios.Type == intstr.String {
-			n := c.newNode('"')
-			n.str = validUTF8(ios.StrVal)
-			return n, nil
-		}
-		return c.viaJSON(v.Interface()) // its error
-	case resourceList:
-		return c.resourceList(v.Interface().(corev1.ResourceList)), nil
-	case pointerToFast:
-		if v.IsNil() {
-			return c.literal(nullJSON), nil
-		}
-		return c.encodeAs(v.Elem(), t.Elem(), &ti.elem)
-	case addrJSON, addrText:
-		if v.CanAddr() {
-			return c.viaJSON(v.Addr().Interface())
-		}
-		if t.Implements(jsonMarshaler) || t.Implements(textMarshaler) {
-			return c.viaJSON(v.Interface())
-		}
-	case valueJSON, valueText:
-		return c.viaJSON(v.Interface())
-	}
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return c.literal(nullJSON), nil
-		}
-		return c.encodeAs(v.Elem(), t.Elem(), &ti.elem)
-	case reflect.Interface:
-		if v.IsNil() {
-			return c.literal(nullJSON), nil
-		}
-		return c.encode(v.Elem())
-	case reflect.String:
-		n := c.newNode('"')
-		n.str = validUTF8(v.String())
-		return n, nil
-	case reflect.Bool:
-		if v.Bool() {
-			return c.literal(trueJSON), nil
-		}
-		return c.literal(falseJSON), nil
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		start := len(c.lits)
-		c.lits = strconv.AppendInt(c.lits, v.Int(), 10)
-		return c.rawNode(start), nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		start := len(c.lits)
-		c.lits = strconv.AppendUint(c.lits, v.Uint(), 10)
-		return c.rawNode(start), nil
-	case reflect.Struct:
-		si := ti.si
-		if si.viaJSON {
-			return c.viaJSONValue(v)
-		}
-		n := c.newNode('{')
-		var base unsafe.Pointer
-		if v.CanAddr() {
-			base = v.Addr().UnsafePointer()
-		}
-		for i := range si.fields {
-			f := &si.fields[i]
-			if f.omitEmpty && base != nil && emptyAt(unsafe.Add(base, f.offset), f.empty) {
-				continue
-			}
-			fv := v.FieldByIndex(f.index)
-			if f.omitEmpty && isEmptyValue(fv) || f.omitZero && f.isZero(fv) {
-				continue
-			}
-			child, err := c.encodeAs(fv, f.typ, &f.ti)
-			if err != nil {
-				return nil, err
-			}
-			c.add(n, f.name, child)
-		}
-		return n, nil
-	case reflect.Map:
-		if v.IsNil() {
-			return c.literal(nullJSON), nil
-		}
-		if ti.stringMap {
-			if t == stringMapType {
-				return c.stringMap(v.Interface().(map[string]string)), nil
-			}
-			// Not v.Convert: that copies an addressable map header.
-			return c.stringMap(reflect.ValueOf(v.Interface()).Convert(stringMapType).Interface().(map[string]string)), nil
-		}
-		kt := t.Key()
-		if kt.Kind() != reflect.String || kt.Implements(textMarshaler) || reflect.PointerTo(kt).Implements(textMarshaler) {
-			return c.viaJSON(v.Interface())
-		}
-		type entry struct {
-			key string
-			val reflect.Value
-		}
-		entries := make([]entry, 0, v.Len())
-		for it := v.MapRange(); it.Next(); {
-			entries = append(entries, entry{it.Key().String(), it.Value()})
-		}
-		slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
-		n := c.newNode('{')
-		for _, e := range entries {
-			child, err := c.encodeAs(e.val, t.Elem(), &ti.elem)
-			if err != nil {
-				return nil, err
-			}
-			c.add(n, validUTF8(e.key), child)
-		}
-		return n, nil
-	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.IsNil() {
-			return c.literal(nullJSON), nil
-		}
-		if t.Elem().Kind() == reflect.Uint8 {
-			if v.Kind() == reflect.Array || reflect.PointerTo(t.Elem()).Implements(jsonMarshaler) || reflect.PointerTo(t.Elem()).Implements(textMarshaler) {
-				return c.viaJSONValue(v)
-			}
-			n := c.newNode('"')
-			n.str = base64.StdEncoding.EncodeToString(v.Bytes())
-			return n, nil
-		}
-		n := c.newNode('[')
-		for i := 0; i < v.Len(); i++ {
-			child, err := c.encodeAs(v.Index(i), t.Elem(), &ti.elem)
-			if err != nil {
-				return nil, err
-			}
-			n.vals = append(n.vals, child)
-		}
-		return n, nil
-	}
-	// Floats (encoding/json has its own format), and the kinds it
-	// refuses (channels, functions, complex numbers).
-	return c.viaJSONValue(v)
-}
-
-// stringMap encodes a map of plain strings, keys sorted.
-func (c *converter) stringMap(m map[string]string) *node {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	n := c.newNode('{')
-	for _, k := range keys {
-		child := c.newNode('"')
-		child.str = validUTF8(m[k])
-		c.add(n, validUTF8(k), child)
-	}
-	return n
-}
-
-// resourceList encodes requests or limits: a map of Quantities.
-func (c *converter) resourceList(m corev1.ResourceList) *node {
-	if m == nil {
-		return c.literal(nullJSON)
-	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, string(k))
-	}
-	slices.Sort(keys)
-	n := c.newNode('{')
-	for _, k := range keys {
-		q := m[corev1.ResourceName(k)]
-		child := c.newNode('"')
-		child.str = q.String()
-		c.add(n, validUTF8(k), child)
-	}
-	return n
-}
-
-// add appends key: child to the object n unless the object filters drop it
-// (the same test the JSON parser applies).
-func (c *converter) add(n *node, key string, child *node) {
-	if c.prune && empty(child) || child.kind == '{' && len(child.keys) == 0 && zeroStructs[key] {
-		return
-	}
-	n.keys = append(n.keys, key)
-	n.vals = append(n.vals, child)
-}
-
-// literal is a node for null, true or false.
-func (c *converter) literal(raw []byte) *node {
-	n := c.newNode(0)
-	n.raw = raw
-	return n
-}
-
-var nullJSON, trueJSON, falseJSON = []byte("null"), []byte("true"), []byte("false")
-
-// rawNode is a literal node over c.lits[start:]. Earlier nodes keep their
-// bytes when c.lits grows: they hold the old array.
-func (c *converter) rawNode(start int) *node {
-	n := c.newNode(0)
-	n.raw = c.lits[start:len(c.lits):len(c.lits)]
-	return n
 }
 
 // viaJSONValue is viaJSON for v, through its address when it has one, so
