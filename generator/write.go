@@ -270,9 +270,11 @@ func (d *onDisk) mayExist(p string) bool {
 // files and directories left by an interrupted write. A re-render walks a
 // tree of thousands of directories, so rather than WalkManaged (sorted
 // entries, filepath.Rel per entry) it reads each directory once, unsorted,
-// and builds paths by concatenation.
+// builds paths by concatenation, and reads directories on a few goroutines
+// at once.
 func walkTree(root string) (*onDisk, error) {
 	d := &onDisk{root: root, files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}, links: map[string]bool{}}
+	w := &walker{d: d, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	for _, top := range ManagedDirs {
 		base := filepath.Join(root, top)
 		fi, err := os.Lstat(base)
@@ -280,35 +282,57 @@ func walkTree(root string) (*onDisk, error) {
 		case errors.Is(err, fs.ErrNotExist):
 			continue
 		case err != nil:
+			w.wg.Wait()
 			return d, fmt.Errorf("scanning %s: %w", base, err)
 		case fi.IsDir():
+			w.mu.Lock()
 			d.dirs[top] = true
-			if err := d.walkDir(base, top); err != nil {
-				return d, fmt.Errorf("scanning %s: %w", base, err)
-			}
+			w.mu.Unlock()
+			w.walkDir(base, top)
 		default: // a file, or a link, where a managed directory should be
+			w.mu.Lock()
 			d.odd[top] = true
 			if fi.Mode()&fs.ModeSymlink != 0 {
 				d.links[top] = true
 			} else if fi.Mode().IsRegular() {
 				d.files[top] = true
 			}
+			w.mu.Unlock()
 		}
 	}
+	w.wg.Wait()
+	if w.err != nil {
+		return d, fmt.Errorf("scanning %s: %w", root, w.err)
+	}
+	slices.Sort(d.temps)
+	slices.Sort(d.tempDirs)
 	return d, nil
 }
 
-// walkDir records what the directory dir (rel from the root) holds.
-func (d *onDisk) walkDir(dir, rel string) error {
-	f, err := os.Open(dir)
+// walker reads directories for walkTree, on this goroutine or, when a slot
+// is free, on another.
+type walker struct {
+	d     *onDisk
+	slots chan struct{}
+	wg    sync.WaitGroup
+	mu    sync.Mutex // guards d and err
+	err   error
+}
+
+// walkDir records what the directory dir (rel from the root) holds, and
+// walks its subdirectories.
+func (w *walker) walkDir(dir, rel string) {
+	entries, err := readDirUnsorted(dir)
+	w.mu.Lock()
 	if err != nil {
-		return err
+		if w.err == nil {
+			w.err = err
+		}
+		w.mu.Unlock()
+		return
 	}
-	entries, err := f.ReadDir(-1)
-	f.Close()
-	if err != nil {
-		return err
-	}
+	d := w.d
+	var subdirs []string
 	for _, e := range entries {
 		name := e.Name()
 		p, r := dir+string(filepath.Separator)+name, rel+"/"+name
@@ -321,9 +345,7 @@ func (d *onDisk) walkDir(dir, rel string) error {
 				d.odd[r] = true
 			default:
 				d.dirs[r] = true
-				if err := d.walkDir(p, r); err != nil {
-					return err
-				}
+				subdirs = append(subdirs, name)
 			}
 		case !e.Type().IsRegular():
 			d.odd[r] = true
@@ -336,7 +358,29 @@ func (d *onDisk) walkDir(dir, rel string) error {
 			d.files[r] = true
 		}
 	}
-	return nil
+	w.mu.Unlock()
+	for _, name := range subdirs {
+		p, r := dir+string(filepath.Separator)+name, rel+"/"+name
+		select {
+		case w.slots <- struct{}{}:
+			w.wg.Add(1)
+			go func() {
+				defer func() { <-w.slots; w.wg.Done() }()
+				w.walkDir(p, r)
+			}()
+		default:
+			w.walkDir(p, r)
+		}
+	}
+}
+
+func readDirUnsorted(dir string) ([]fs.DirEntry, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.ReadDir(-1)
 }
 
 // findStale sets d.stale to the generated files (they start with the
