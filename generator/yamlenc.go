@@ -37,6 +37,9 @@ var (
 // structInfo is how encoding/json writes a struct type.
 type structInfo struct {
 	fields []fieldInfo
+	// docOrder lists the fields in a document's top-level order
+	// (topOrder's first), so that a document needs no reordering.
+	docOrder []int
 	// viaJSON: a case this encoder leaves to encoding/json.
 	viaJSON bool
 }
@@ -264,6 +267,18 @@ func buildStructInfo(t reflect.Type) *structInfo {
 		}
 	}
 	walk(t, nil, 0, 0)
+	for _, key := range topOrder {
+		for i := range si.fields {
+			if si.fields[i].name == key {
+				si.docOrder = append(si.docOrder, i)
+			}
+		}
+	}
+	for i := range si.fields {
+		if !slices.Contains(topOrder, si.fields[i].name) {
+			si.docOrder = append(si.docOrder, i)
+		}
+	}
 	return si
 }
 

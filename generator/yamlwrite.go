@@ -327,8 +327,11 @@ func (c *converter) structure(v reflect.Value, si *structInfo, indent int, after
 	if v.CanAddr() {
 		base = v.Addr().UnsafePointer()
 	}
-	for i := range si.fields {
-		f := &si.fields[i]
+	for j := range si.fields {
+		f := &si.fields[j]
+		if top {
+			f = &si.fields[si.docOrder[j]]
+		}
 		if f.omitEmpty && base != nil && emptyAt(unsafe.Add(base, f.offset), f.empty) || o.skip(f.name) {
 			continue
 		}
