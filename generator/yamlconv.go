@@ -12,9 +12,10 @@ import (
 	"unicode/utf8"
 )
 
-// encodeYAML serialises obj as YAML: encoding/json decides what is written
-// (json tags, omitempty, custom marshalers), then one pass turns that JSON
-// into block-style YAML. Object keys keep the order encoding/json gives
+// encodeYAML serialises obj as block-style YAML, writing what encoding/json
+// would (json tags, omitempty, custom marshalers). The direct writer
+// (yamlwrite.go) writes Go values in one pass; what it leaves to
+// encoding/json is parsed into nodes, which this file writes. Object keys keep the order encoding/json gives
 // (struct order; sorted for maps), except that the top level starts with
 // apiVersion, kind and metadata and drops status, and that the empty fields
 // listed in zeroStructs are left out. Strings with line breaks become
@@ -112,19 +113,6 @@ func (c *converter) text(raw []byte) string {
 	return s
 }
 
-// empty reports whether a pruned value is left out of a patch.
-func empty(n *node) bool {
-	switch n.kind {
-	case '{':
-		return len(n.keys) == 0
-	case '[':
-		return len(n.vals) == 0
-	case 0:
-		return string(n.raw) == "null"
-	}
-	return false
-}
-
 // zeroStructs are fields that Kubernetes' Go types always serialise, as
 // {} when unset, where {} means the same as leaving the field out; they are
 // left out when empty. (Not every {} is noise: emptyDir: {} and
@@ -202,7 +190,7 @@ func (c *converter) parse() (*node, error) {
 			if err != nil {
 				return nil, err
 			}
-			if !(c.prune && empty(v) || v.kind == '{' && len(v.keys) == 0 && zeroStructs[key]) {
+			if !c.dropped(key, nodeShape(v)) {
 				n.keys = append(n.keys, key)
 				n.vals = append(n.vals, v)
 			}

@@ -17,16 +17,16 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
-// This file builds the converter's node tree straight from Go values, the
-// way encoding/json would see them: json tags, omitempty, omitzero,
-// embedded structs, nil versus empty. It is the fast path for the
-// Kubernetes and Flux types fleiogen renders. It writes Quantity,
-// IntOrString, metav1.Duration and ResourceList as their MarshalJSON does;
-// anything else it does not handle itself (other marshalers such as
-// metav1.Time, floats, maps with non-string keys, ambiguous or ",string"
-// fields) goes through encoding/json and the JSON parser, so the result is
-// always what encoding/json would have written.
-// TestDirectEncodingMatchesJSON holds the two paths to the same output.
+// This file is how the direct writer (yamlwrite.go) sees Go values, the
+// way encoding/json does: json tags, omitempty, omitzero, embedded structs,
+// nil versus empty, and which marshaler a type has. The writer writes
+// Quantity, IntOrString, metav1.Duration and ResourceList as their
+// MarshalJSON does; anything else it does not handle itself (other
+// marshalers such as metav1.Time, floats, maps with non-string keys,
+// ambiguous or ",string" fields) goes through encoding/json and the JSON
+// parser (viaJSON), so the result is always what encoding/json would have
+// written. TestDirectEncodingMatchesJSON holds the two paths to the same
+// output.
 
 var (
 	jsonMarshaler = reflect.TypeFor[json.Marshaler]()
@@ -351,15 +351,6 @@ func isEmptyValue(v reflect.Value) bool {
 		return v.IsZero()
 	}
 	return false
-}
-
-// viaJSONValue is viaJSON for v, through its address when it has one, so
-// that pointer-receiver marshalers inside it run as they would in place.
-func (c *converter) viaJSONValue(v reflect.Value) (*node, error) {
-	if v.CanAddr() {
-		return c.viaJSON(v.Addr().Interface())
-	}
-	return c.viaJSON(v.Interface())
 }
 
 // viaJSON encodes obj with encoding/json and parses the result.

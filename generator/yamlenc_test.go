@@ -20,7 +20,7 @@ import (
 )
 
 // viaJSONYAML is the reference the direct encoder is held to: the whole
-// object through encoding/json, parsed, and written by the same writer.
+// object through encoding/json, parsed, and written by the node writer.
 func viaJSONYAML(obj any, prune bool) (string, error) {
 	c := &converter{intern: map[string]string{}}
 	c.reset(prune)

@@ -48,7 +48,9 @@ func nodeShape(n *node) shape {
 }
 
 // dropped reports whether the object filters leave out a member named key
-// whose value has shape s: the test the JSON parser applies.
+// whose value has shape s: in a patch (prune), empty objects and lists and
+// nulls, which would clear the base's field; always, the zeroStructs left
+// empty. Both writers apply it.
 func (c *converter) dropped(key string, s shape) bool {
 	return c.prune && s != shapeOther || s == shapeEmptyObject && zeroStructs[key]
 }
