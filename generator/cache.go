@@ -38,6 +38,10 @@ type RenderCache struct {
 
 	mu   sync.Mutex
 	kept map[string][]entryFile // entries Lookup found true, by key
+	// same: Lookup found every entry true, each file trusted by its
+	// status, and none left over; with nothing rendered, the file on disk
+	// is already what StoreAll would write.
+	same bool
 }
 
 // DefaultCacheDir is $FLEIOGEN_CACHE, else <user cache dir>/fleiogen.
@@ -223,30 +227,32 @@ func (c *RenderCache) readEntries(root string) (entries map[string][]entryFile, 
 
 // checkEntries checks entries, written at written, against the tree under
 // root file by file. It returns the entries with the status of files that
-// were hashed refreshed, and whether every file is as recorded.
-func checkEntries(root string, entries []entryFile, written int64) ([]entryFile, bool) {
+// were hashed refreshed, whether every file is as recorded, and whether
+// any had to be hashed.
+func checkEntries(root string, entries []entryFile, written int64) (_ []entryFile, ok, hashed bool) {
 	if len(entries) == 0 {
-		return nil, false
+		return nil, false, false
 	}
 	entries = slices.Clone(entries)
 	for i, e := range entries {
 		p := filepath.Join(root, filepath.FromSlash(e.path))
 		st, err := statFile(p)
 		if err != nil {
-			return nil, false // missing, or not a regular file
+			return nil, false, false // missing, or not a regular file
 		}
 		if st != e.stat || racy(st.mtime, written) {
 			got, err := os.ReadFile(p)
 			if err != nil {
-				return nil, false
+				return nil, false, true
 			}
 			if sum := sha256.Sum256(got); hex.EncodeToString(sum[:]) != e.sum {
-				return nil, false
+				return nil, false, true
 			}
 			entries[i].stat = st // same content: trust it next time
+			hashed = true
 		}
 	}
-	return entries, true
+	return entries, true, hashed
 }
 
 // Lookup checks every deployment of m, and the shared files (under
@@ -271,17 +277,20 @@ func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map
 		h.Write([]byte(k))
 	}
 	ks[len(ds)-1] = "shared-" + hex.EncodeToString(h.Sum(nil))
+	hashed := make([]bool, len(ds))
 	parallel(len(ds), func(i int) {
 		if e, ok := entries[ks[i]]; ok {
-			found[i], _ = checkEntries(root, e, written)
+			found[i], _, hashed[i] = checkEntries(root, e, written)
 		}
 	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.kept = map[string][]entryFile{}
+	c.same = len(entries) == len(ds) && !slices.Contains(hashed, true)
 	for i, d := range ds {
 		keys[d] = ks[i]
 		if found[i] == nil {
+			c.same = false
 			continue
 		}
 		c.kept[ks[i]] = found[i]
@@ -298,6 +307,12 @@ func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map
 // says, with the entries Lookup kept, as the entries for root. Errors are
 // ignored: the cache is an optimisation.
 func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]string, rendered map[*Deployment][]File) {
+	c.mu.Lock()
+	same := c.same && len(rendered) == 0
+	c.mu.Unlock()
+	if same {
+		return // a render that changed nothing leaves the file as it is
+	}
 	ds := slices.Collect(maps.Keys(rendered))
 	made := make([][]entryFile, len(ds))
 	parallel(len(ds), func(i int) {

@@ -35,7 +35,7 @@ func TestRenderCacheSeesEditsThatKeepSizeAndTime(t *testing.T) {
 	}
 	trusted := func() bool {
 		entries, written := c.readEntries(root)
-		_, ok := checkEntries(root, entries["k0123456789"], written)
+		_, ok, _ := checkEntries(root, entries["k0123456789"], written)
 		return ok
 	}
 	age()

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -33,7 +34,8 @@ func treeOf(t *testing.T, root string) map[string]string {
 // re-render that uses the cache leaves the same tree as a render without
 // it, and the cache skips only what is unchanged.
 func TestRenderCacheNeverChangesTheResult(t *testing.T) {
-	t.Setenv("FLEIOGEN_CACHE", t.TempDir())
+	cacheDir := t.TempDir()
+	t.Setenv("FLEIOGEN_CACHE", cacheDir)
 	specs := t.TempDir()
 	copyDir(t, "../../examples/fleet", specs)
 	out, fresh := t.TempDir(), t.TempDir()
@@ -54,8 +56,29 @@ func TestRenderCacheNeverChangesTheResult(t *testing.T) {
 	}
 	render("first", "-o", out)
 	same("first")
+	// Past the racy window (files written too close to their entry are
+	// hashed, and their entries written anew).
+	time.Sleep(30 * time.Millisecond)
 	if got := render("again", "-o", out); !strings.Contains(got, " 0 written") {
 		t.Errorf("again: %s", got)
+	}
+	// A render that changes nothing leaves the cache's file alone too.
+	cacheFile := func() fs.FileInfo {
+		t.Helper()
+		files, _ := filepath.Glob(filepath.Join(cacheDir, "render", "*"))
+		if len(files) != 1 {
+			t.Fatalf("cache files: %v", files)
+		}
+		fi, err := os.Stat(files[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	before := cacheFile()
+	render("once more", "-o", out)
+	if after := cacheFile(); !os.SameFile(before, after) || !after.ModTime().Equal(before.ModTime()) {
+		t.Error("a render that changed nothing rewrote the cache's file")
 	}
 
 	// A hand edit, and a deleted file, in a deployment's components.
@@ -78,6 +101,9 @@ func TestRenderCacheNeverChangesTheResult(t *testing.T) {
 	}
 	if got := render("after hand edits", "-o", out); !strings.Contains(got, " 4 written") {
 		t.Errorf("after hand edits: %s", got)
+	}
+	if after := cacheFile(); os.SameFile(before, after) {
+		t.Error("the cache's file was not rewritten after hand edits")
 	}
 	same("after hand edits")
 
