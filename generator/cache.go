@@ -30,8 +30,8 @@ import (
 // render.
 //
 // The entries of one output directory are one file, named by a hash of
-// the directory's absolute path and rewritten whole by each render, so it
-// holds the entries of the last render only.
+// the directory's absolute path and rewritten whole by each render that
+// changes anything, so it holds the entries of the last render only.
 type RenderCache struct {
 	dir  string
 	salt []byte
