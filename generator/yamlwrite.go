@@ -142,13 +142,13 @@ type segment struct {
 // topOrder's keys first, and no empty spec in a Namespace (it holds only
 // finalizers, which the API server fills in).
 func (c *converter) order() {
-	segs := c.segs
-	text := func(s segment) string { return unsafe.String(&c.out.Bytes()[s.start], s.end-s.start) }
+	segs, out := c.segs, c.out.Bytes()
+	text := func(s segment) []byte { return out[s.start:s.end] }
 	drop := -1
 	for _, s := range segs {
-		if s.key == "kind" && text(s) == "kind: Namespace\n" {
+		if s.key == "kind" && string(text(s)) == "kind: Namespace\n" {
 			for j, t := range segs {
-				if t.key == "spec" && text(t) == "spec: {}\n" {
+				if t.key == "spec" && string(text(t)) == "spec: {}\n" {
 					drop = j
 				}
 			}
@@ -168,7 +168,7 @@ func (c *converter) order() {
 		return
 	}
 	start := segs[0].start
-	c.scratch = append(c.scratch[:0], c.out.Bytes()[start:]...)
+	c.scratch = append(c.scratch[:0], out[start:]...)
 	c.out.Truncate(start)
 	for r := 0; r <= len(topOrder); r++ {
 		for i, s := range segs {
