@@ -120,6 +120,42 @@ spec:
 	}
 }
 
+// TestPatchDropsEmptyValues: in a patch, empty objects and lists and nulls
+// are left out, recursively (they would clear the base's fields), and an
+// object that only held such values goes too; empty strings and zeros stay.
+func TestPatchDropsEmptyValues(t *testing.T) {
+	type inner struct {
+		List []string         `json:"list"`
+		Map  map[string]int   `json:"map"`
+		Ptr  *int             `json:"ptr"`
+		Any  any              `json:"any"`
+		Obj  map[string][]int `json:"obj"`
+	}
+	zero := 0
+	got, err := patchYAML(map[string]any{
+		"apiVersion": "v1", "kind": "X",
+		"gone":  inner{List: []string{}, Map: map[string]int{}, Obj: map[string][]int{"a": {}}},
+		"kept":  inner{Ptr: &zero, List: []string{""}},
+		"items": []any{map[string]any{}, nil},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `apiVersion: v1
+kind: X
+items:
+- {}
+- null
+kept:
+  list:
+  - ""
+  ptr: 0
+`
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
 // TestSpecialWords: the words YAML 1.1 or 1.2 reads as booleans, null or
 // special floats are quoted, in any letter case; words that only start
 // like them are not.
