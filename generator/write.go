@@ -334,10 +334,10 @@ func (w *walker) walkDir(dir, rel string) {
 	d := w.d
 	var subdirs []string
 	for _, e := range entries {
-		name := e.Name()
+		name := e.name
 		p, r := dir+string(filepath.Separator)+name, rel+"/"+name
 		switch {
-		case e.IsDir():
+		case e.typ.IsDir():
 			switch {
 			case isTempName(name):
 				d.tempDirs = append(d.tempDirs, p)
@@ -347,9 +347,9 @@ func (w *walker) walkDir(dir, rel string) {
 				d.dirs[r] = true
 				subdirs = append(subdirs, name)
 			}
-		case !e.Type().IsRegular():
+		case !e.typ.IsRegular():
 			d.odd[r] = true
-			if e.Type()&fs.ModeSymlink != 0 {
+			if e.typ&fs.ModeSymlink != 0 {
 				d.links[r] = true
 			}
 		case isTempName(name):
@@ -374,13 +374,11 @@ func (w *walker) walkDir(dir, rel string) {
 	}
 }
 
-func readDirUnsorted(dir string) ([]fs.DirEntry, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return f.ReadDir(-1)
+// dirEntry is a name in a directory and its type bits (fs.ModeDir,
+// fs.ModeSymlink, ...; none for a regular file).
+type dirEntry struct {
+	name string
+	typ  fs.FileMode
 }
 
 // findStale sets d.stale to the generated files (they start with the

@@ -33,3 +33,18 @@ func writeNew(name string, data []byte, to string) (fileStat, error) {
 // rename renames a file over a file, or a directory over a missing or
 // empty one.
 func rename(from, to string) error { return os.Rename(from, to) }
+
+// readDirUnsorted lists dir's entries in the order the file system gives.
+func readDirUnsorted(dir string) ([]dirEntry, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	list, err := f.ReadDir(-1)
+	entries := make([]dirEntry, len(list))
+	for i, e := range list {
+		entries[i] = dirEntry{e.Name(), e.Type()}
+	}
+	return entries, err
+}
