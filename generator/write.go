@@ -231,6 +231,9 @@ type onDisk struct {
 // linksOn returns, sorted, the symbolic links on the paths of files and
 // of the kept paths.
 func (d *onDisk) linksOn(files []File, keep []string) []string {
+	if len(d.links) == 0 {
+		return nil
+	}
 	seen := map[string]bool{}
 	check := func(p string) {
 		for ; p != "."; p = path.Dir(p) {
@@ -384,10 +387,14 @@ type dirEntry struct {
 // findStale sets d.stale to the generated files (they start with the
 // header) that want does not hold.
 func (d *onDisk) findStale(want map[string]bool) error {
-	for _, rel := range slices.Sorted(maps.Keys(d.files)) {
-		if want[rel] {
-			continue
+	var unwanted []string
+	for rel := range d.files {
+		if !want[rel] {
+			unwanted = append(unwanted, rel)
 		}
+	}
+	slices.Sort(unwanted)
+	for _, rel := range unwanted {
 		p := filepath.Join(d.root, filepath.FromSlash(rel))
 		if generated, err := fileIsGenerated(p); err != nil {
 			return err
