@@ -107,14 +107,46 @@ func (p writePlan) apply(root string, tempName func() string) (map[string]fileSt
 			os.RemoveAll(abs(tmp))
 		}
 	}
-	if err := makeDirs(root, p.dirs, fresh, func(dir string) { mu.Lock(); made[dir] = true; mu.Unlock() }); err != nil {
-		cleanup()
-		return nil, err
+	// A directory is made by the first group of files that needs it, just
+	// before they are written: the kernel makes a directory's files for
+	// less right after the directory than after every other directory.
+	dirs := make(map[string]*madeDir, len(p.dirs))
+	for _, dir := range p.dirs {
+		dirs[dir] = &madeDir{}
+	}
+	var ensure func(dir string) error
+	ensure = func(dir string) error {
+		d, ok := dirs[dir]
+		if !ok {
+			return nil // it exists
+		}
+		d.once.Do(func() {
+			if parent := path.Dir(dir); parent != "." {
+				if d.err = ensure(parent); d.err != nil {
+					return
+				}
+			}
+			err := os.Mkdir(abs(dir), 0o755)
+			if err != nil && (fresh[dir] || !errors.Is(err, fs.ErrExist)) {
+				d.err = err
+				return
+			}
+			if fresh[dir] {
+				mu.Lock()
+				made[dir] = true
+				mu.Unlock()
+			}
+		})
+		return d.err
 	}
 	status := make(map[string]fileStat, len(p.files))
 	groups := groupByDir(p.files, func(f plannedFile) string { return f.at })
 	errs := make([][]error, len(groups))
 	parallel(len(groups), func(g int) {
+		if err := ensure(path.Dir(groups[g][0].at)); err != nil {
+			errs[g] = []error{err}
+			return
+		}
 		stats := make([]fileStat, len(groups[g]))
 		for i, f := range groups[g] {
 			var err error
@@ -159,39 +191,10 @@ func firstErrors(errs []error) error {
 	return errors.Join(errs...)
 }
 
-// makeDirs makes dirs (slash paths under root, whose parents exist or are
-// in dirs), parents first, those of one depth in parallel: one worker per
-// parent, as creating entries in one directory serialises on its lock. A
-// directory that exists already is an error only when it is in fresh;
-// madeFresh is called for each directory of fresh it makes.
-func makeDirs(root string, dirs []string, fresh map[string]bool, madeFresh func(string)) error {
-	byDepth := map[int][]string{}
-	maxDepth := 0
-	for _, dir := range dirs {
-		n := strings.Count(dir, "/")
-		byDepth[n] = append(byDepth[n], dir)
-		maxDepth = max(maxDepth, n)
-	}
-	for depth := 0; depth <= maxDepth; depth++ {
-		groups := groupByDir(byDepth[depth], func(s string) string { return s })
-		errs := make([]error, len(groups))
-		parallel(len(groups), func(g int) {
-			for _, dir := range groups[g] {
-				err := os.Mkdir(filepath.Join(root, filepath.FromSlash(dir)), 0o755)
-				if err != nil && (fresh[dir] || !errors.Is(err, fs.ErrExist)) {
-					errs[g] = err
-					return
-				}
-				if fresh[dir] {
-					madeFresh(dir)
-				}
-			}
-		})
-		if err := errors.Join(errs...); err != nil {
-			return err
-		}
-	}
-	return nil
+// madeDir is the making of one directory, once.
+type madeDir struct {
+	once sync.Once
+	err  error
 }
 
 // tempNamer returns a function giving names unique within this process,
