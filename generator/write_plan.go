@@ -94,25 +94,25 @@ func (p writePlan) apply(root string, tempName func() string) (map[string]fileSt
 		return nil, err
 	}
 	abs := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
-	// The staged directories must not exist (a leftover could hold others'
-	// files); those this run made hold only its files, and are removed on
-	// an error.
-	var mu sync.Mutex
-	fresh, made := map[string]bool{}, map[string]bool{}
-	for _, tmp := range p.staged {
-		fresh[tmp] = true
-	}
-	cleanup := func() {
-		for tmp := range made {
-			os.RemoveAll(abs(tmp))
-		}
-	}
 	// A directory is made by the first group of files that needs it, just
 	// before they are written: the kernel makes a directory's files for
 	// less right after the directory than after every other directory.
+	// The staged directories must not exist (a leftover could hold others'
+	// files); those this run made hold only its files, and are removed on
+	// an error.
 	dirs := make(map[string]*madeDir, len(p.dirs))
 	for _, dir := range p.dirs {
 		dirs[dir] = &madeDir{}
+	}
+	for _, tmp := range p.staged {
+		dirs[tmp].fresh = true
+	}
+	cleanup := func() { // once every group is done
+		for _, tmp := range p.staged {
+			if dirs[tmp].made {
+				os.RemoveAll(abs(tmp))
+			}
+		}
 	}
 	var ensure func(dir string) error
 	ensure = func(dir string) error {
@@ -127,18 +127,15 @@ func (p writePlan) apply(root string, tempName func() string) (map[string]fileSt
 				}
 			}
 			err := os.Mkdir(abs(dir), 0o755)
-			if err != nil && (fresh[dir] || !errors.Is(err, fs.ErrExist)) {
+			if err != nil && (d.fresh || !errors.Is(err, fs.ErrExist)) {
 				d.err = err
 				return
 			}
-			if fresh[dir] {
-				mu.Lock()
-				made[dir] = true
-				mu.Unlock()
-			}
+			d.made = err == nil
 		})
 		return d.err
 	}
+	var mu sync.Mutex
 	status := make(map[string]fileStat, len(p.files))
 	groups := groupByDir(p.files, func(f plannedFile) string { return f.at })
 	errs := make([][]error, len(groups))
@@ -191,10 +188,12 @@ func firstErrors(errs []error) error {
 	return errors.Join(errs...)
 }
 
-// madeDir is the making of one directory, once.
+// madeDir is the making of one directory, once. fresh: it must not exist
+// yet; made: this run made it.
 type madeDir struct {
-	once sync.Once
-	err  error
+	once        sync.Once
+	err         error
+	fresh, made bool
 }
 
 // tempNamer returns a function giving names unique within this process,

@@ -64,9 +64,8 @@ type converter struct {
 	segs    []segment
 	scratch []byte
 	// in and pos are the JSON being parsed (see viaJSON).
-	in      []byte
-	pos     int
-	topNode node // the reordered top level of a document
+	in  []byte
+	pos int
 	// slabs hold the nodes; used counts the nodes handed out. Nodes (and
 	// the capacity of their keys and vals) are reused by the next document.
 	slabs [][]node
@@ -122,49 +121,9 @@ var zeroStructs = map[string]bool{"strategy": true, "resources": true, "metadata
 // topOrder are the top-level keys written first, in this order.
 var topOrder = []string{"apiVersion", "kind", "metadata", "resources"}
 
+// document writes root as a document (see order for its top level).
 func (c *converter) document(root *node) error {
-	if root.kind != '{' {
-		return c.value(root, 0, false)
-	}
-	top := &c.topNode
-	top.kind, top.keys, top.vals = '{', top.keys[:0], top.vals[:0]
-	for _, k := range topOrder {
-		for i, key := range root.keys {
-			if key == k {
-				top.keys = append(top.keys, key)
-				top.vals = append(top.vals, root.vals[i])
-			}
-		}
-	}
-	for i, key := range root.keys {
-		v := root.vals[i]
-		// status is the cluster's to write; a Namespace's spec holds only
-		// finalizers, which the API server fills in.
-		if contains(topOrder, key) || key == "status" || key == "spec" && v.kind == '{' && len(v.keys) == 0 && isKind(root, "Namespace") {
-			continue
-		}
-		top.keys = append(top.keys, key)
-		top.vals = append(top.vals, v)
-	}
-	if len(top.keys) == 0 {
-		c.out.WriteString("{}\n")
-		return nil
-	}
-	for i := range top.keys {
-		if err := c.member(top.keys[i], top.vals[i], 0); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func isKind(root *node, kind string) bool {
-	for i, k := range root.keys {
-		if k == "kind" {
-			return root.vals[i].kind == '"' && root.vals[i].str == kind
-		}
-	}
-	return false
+	return c.value(root, 0, false, true)
 }
 
 // parse reads one JSON value (encoding/json's compact output).
@@ -246,58 +205,31 @@ func (c *converter) parse() (*node, error) {
 	}
 }
 
-func (c *converter) member(key string, v *node, indent int) error {
-	if err := keyOK(key); err != nil {
-		return err
-	}
-	c.pad(indent)
-	c.scalar(key)
-	c.out.WriteByte(':')
-	return c.value(v, indent, true)
-}
-
 // value writes n. afterKey says the cursor is just after "key:" on the
-// same line; otherwise it is just after a list item's "- ".
-func (c *converter) value(n *node, indent int, afterKey bool) error {
-	sep := func() {
-		if afterKey {
-			c.out.WriteByte(' ')
-		}
-	}
+// same line; otherwise it is just after a list item's "- ", or at the start
+// of a document (top). Objects are written as the direct writer writes
+// them (begin, startMember, keep, end).
+func (c *converter) value(n *node, indent int, afterKey, top bool) error {
 	switch n.kind {
 	case '{':
-		if len(n.keys) == 0 {
-			sep()
-			c.out.WriteString("{}\n")
-			return nil
-		}
-		ind := indent
-		if afterKey {
-			c.out.WriteByte('\n')
-			ind = indent + 2
-		}
+		o := c.begin(indent, afterKey, top)
 		for i, key := range n.keys {
-			if !afterKey && i == 0 {
-				// First key of a list item: on the "- " line.
-				if err := keyOK(key); err != nil {
-					return err
-				}
-				c.scalar(key)
-				c.out.WriteByte(':')
-				if err := c.value(n.vals[i], indent, true); err != nil {
-					return err
-				}
+			if o.skip(key) {
 				continue
 			}
-			if err := c.member(key, n.vals[i], ind); err != nil {
+			mark := c.startMember(&o, key)
+			if err := c.value(n.vals[i], o.indent, true, false); err != nil {
+				return err
+			}
+			if err := c.keep(&o, mark, key, nodeShape(n.vals[i])); err != nil {
 				return err
 			}
 		}
+		c.end(&o)
 		return nil
 	case '[':
 		if len(n.vals) == 0 {
-			sep()
-			c.out.WriteString("[]\n")
+			c.literal("[]", afterKey)
 			return nil
 		}
 		if afterKey {
@@ -308,7 +240,7 @@ func (c *converter) value(n *node, indent int, afterKey bool) error {
 				c.pad(indent)
 			}
 			c.out.WriteString("- ")
-			if err := c.value(v, indent+2, false); err != nil {
+			if err := c.value(v, indent+2, false, false); err != nil {
 				return err
 			}
 		}
@@ -317,7 +249,7 @@ func (c *converter) value(n *node, indent int, afterKey bool) error {
 		c.writeString(n.str, indent, afterKey)
 		return nil
 	default:
-		sep()
+		c.sep(afterKey)
 		c.out.Write(n.raw)
 		c.out.WriteByte('\n')
 		return nil

@@ -138,7 +138,7 @@ type segment struct {
 	start, end int
 }
 
-// order puts the top-level members in document order, as document does:
+// order puts a document's top-level members in document order:
 // topOrder's keys first, and no empty spec in a Namespace (it holds only
 // finalizers, which the API server fills in).
 func (c *converter) order() {
@@ -395,23 +395,7 @@ func (c *converter) startMember(o *object, key string) int {
 // stringMap writes a map of plain strings (labels, annotations, data),
 // keys sorted, without reflection.
 func (c *converter) stringMap(m map[string]string, indent int, afterKey, top bool) (shape, error) {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	o := c.begin(indent, afterKey, top)
-	for _, k := range keys {
-		key := validUTF8(k)
-		if o.skip(key) {
-			continue
-		}
-		mark := c.startMember(&o, key)
-		if err := c.keep(&o, mark, key, c.writeString(m[k], o.indent, true)); err != nil {
-			return 0, err
-		}
-	}
-	return c.end(&o), nil
+	return writeStrings(c, m, func(s string) string { return s }, indent, afterKey, top)
 }
 
 // resourceList writes requests or limits: a map of Quantities.
@@ -419,20 +403,25 @@ func (c *converter) resourceList(m corev1.ResourceList, indent int, afterKey, to
 	if m == nil {
 		return c.literal("null", afterKey), nil
 	}
-	keys := make([]string, 0, len(m))
+	return writeStrings(c, m, func(q resource.Quantity) string { return q.String() }, indent, afterKey, top)
+}
+
+// writeStrings writes a map with string keys, sorted, whose values text
+// writes as strings.
+func writeStrings[K ~string, V any](c *converter, m map[K]V, text func(V) string, indent int, afterKey, top bool) (shape, error) {
+	keys := make([]K, 0, len(m))
 	for k := range m {
-		keys = append(keys, string(k))
+		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	o := c.begin(indent, afterKey, top)
 	for _, k := range keys {
-		key := validUTF8(k)
+		key := validUTF8(string(k))
 		if o.skip(key) {
 			continue
 		}
-		q := m[corev1.ResourceName(k)]
 		mark := c.startMember(&o, key)
-		if err := c.keep(&o, mark, key, c.writeString(q.String(), o.indent, true)); err != nil {
+		if err := c.keep(&o, mark, key, c.writeString(text(m[k]), o.indent, true)); err != nil {
 			return 0, err
 		}
 	}
@@ -496,14 +485,11 @@ func (c *converter) writeViaJSONValue(v reflect.Value, indent int, afterKey, top
 }
 
 // writeViaJSON writes obj as encoding/json encodes it, through the node
-// writer; at the top level, as a document.
+// writer.
 func (c *converter) writeViaJSON(obj any, indent int, afterKey, top bool) (shape, error) {
 	n, err := c.viaJSON(obj)
 	if err != nil {
 		return 0, err
 	}
-	if top {
-		return shapeOther, c.document(n)
-	}
-	return nodeShape(n), c.value(n, indent, afterKey)
+	return nodeShape(n), c.value(n, indent, afterKey, top)
 }
