@@ -367,4 +367,58 @@ func (c *RenderCache) write(root string, all map[string][]entryFile) {
 	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
 	os.Remove(tmp) // a leftover of a killed render with the same pid
 	writeNew(tmp, b, p)
+	removeOldEntries(c.dir)
+}
+
+// removeOldEntries deletes what fleiogen before the v3 cache kept in dir:
+// a file per deployment, render/<first two hex digits of key>/<key>, whose
+// first line starts "v2 ". Only such files are deleted, then their
+// directory if that left it empty; anything else stays.
+func removeOldEntries(dir string) {
+	subs, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, s := range subs {
+		if !s.IsDir() || len(s.Name()) != 2 || !isLowerHex(s.Name()) {
+			continue
+		}
+		sub := filepath.Join(dir, s.Name())
+		files, err := os.ReadDir(sub)
+		if err != nil {
+			continue
+		}
+		for _, f := range files {
+			key, _, _ := strings.Cut(f.Name(), ".") // also <key>.<pid>.tmp
+			if !f.Type().IsRegular() || len(key) != 64 || !isLowerHex(key) || !strings.HasPrefix(key, s.Name()) {
+				continue
+			}
+			p := filepath.Join(sub, f.Name())
+			if oldEntry(p) {
+				os.Remove(p)
+			}
+		}
+		os.Remove(sub) // fails, as it should, unless empty
+	}
+}
+
+// oldEntry reports whether the file at p starts as a v2 entry does.
+func oldEntry(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	head := make([]byte, 3)
+	n, _ := io.ReadFull(f, head)
+	return string(head[:n]) == "v2 "
+}
+
+func isLowerHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return s != ""
 }

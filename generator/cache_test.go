@@ -76,3 +76,51 @@ func TestRenderCacheSeesEditsThatKeepSizeAndTime(t *testing.T) {
 		t.Error("a symbolic link was trusted as a generated file")
 	}
 }
+
+// TestRenderCacheRemovesOldEntries: writing the cache file deletes the v2
+// entries an older fleiogen left (render/<xx>/<key>, starting "v2 ") and
+// the directories that held only those, and nothing else.
+func TestRenderCacheRemovesOldEntries(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	key := func(prefix string) string { return prefix + strings.Repeat("0", 62) }
+	put := func(p, data string) string {
+		p = filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	gone := []string{
+		put("ab/"+key("ab"), "v2 1700000000000000000\nfile lines\n"),
+		put("ab/"+key("ab")+".4242.tmp", "v2 1700000000000000000\n"),
+		put("cd/"+key("cd"), "v2 1\n"),
+	}
+	kept := []string{
+		put("ab/notes.txt", "v2 a user's file, not named as an entry\n"),
+		put("ab/"+key("ef"), "v2 an entry name in the wrong directory\n"),
+		put("ef/"+key("ef"), "not an entry\n"),
+		put("gh/"+key("gh"), "v2 a directory name that is not hex\n"),
+		put("abc/"+key("ab"), "v2 a directory name of three letters\n"),
+	}
+	c := &RenderCache{dir: dir}
+	c.write(root, map[string][]entryFile{})
+	for _, p := range gone {
+		if _, err := os.Lstat(p); !os.IsNotExist(err) {
+			t.Errorf("%s: not removed (%v)", p, err)
+		}
+	}
+	if _, err := os.Lstat(filepath.Join(dir, "cd")); !os.IsNotExist(err) {
+		t.Errorf("cd/, emptied, is still there (%v)", err)
+	}
+	for _, p := range kept {
+		if _, err := os.Lstat(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	if _, err := os.Stat(c.path(root)); err != nil {
+		t.Errorf("the cache file was not written: %v", err)
+	}
+}
