@@ -29,6 +29,11 @@ const (
 	// templates; they change when the settings change, which rolls the pods.
 	BackendChecksumAnnotation  = "fleiogen.io/backend-settings-checksum"
 	FrontendChecksumAnnotation = "fleiogen.io/frontend-settings-checksum"
+	// ClusterDomainAnnotation sits on the same pod templates when the
+	// settings hold ${CLUSTER_DOMAIN}: the checksums hash the text before
+	// Flux fills it in, so this value, filled in by Flux, is what changes
+	// with the cluster's domain.
+	ClusterDomainAnnotation = "fleiogen.io/cluster-domain"
 	// RuntimeInfo is the name of the ConfigMap with the cluster's variables.
 	RuntimeInfo = "flux-runtime-info"
 	// FleetSource is the tenant GitRepository's name; TenantServiceAccount

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -116,7 +117,7 @@ func (r *renderer) deployment(d *Deployment) {
 	r.kustomization(dir+"/app/base", &kusttypes.Kustomization{Resources: []string{"app.yaml"}})
 	for _, env := range d.Environments {
 		edir := dir + "/app/" + env.Name
-		host := env.Host(d, "${CLUSTER_DOMAIN}")
+		host := env.Host(d, clusterDomainVar)
 		r.yaml(edir+"/ingress.yaml", r.ingress(d, host), certificate(d, host))
 		k := &kusttypes.Kustomization{Resources: []string{"../base", "ingress.yaml"}}
 		s := settings[env.Name]
@@ -131,6 +132,8 @@ func (r *renderer) deployment(d *Deployment) {
 type settingsData struct {
 	backend, frontend                 *corev1.ConfigMap
 	backendChecksum, frontendChecksum string
+	// domainVar: the settings hold ${CLUSTER_DOMAIN}.
+	domainVar bool
 }
 
 func configMap(d *Deployment, name string, data map[string]string) *corev1.ConfigMap {
@@ -431,6 +434,9 @@ func workloadPatch(d *Deployment, env *EnvModel, svc string, s *settingsData) *d
 	if svc == "frontend" {
 		annotations[FrontendChecksumAnnotation] = s.frontendChecksum
 	}
+	if s.domainVar && len(annotations) > 0 {
+		annotations[ClusterDomainAnnotation] = clusterDomainVar
+	}
 	p.Spec.Template.Metadata.Annotations = annotations
 	p.Spec.Template.Spec.Containers = []patchContainer{{Name: svc, Resources: env.Resources[svc]}}
 	return p
@@ -557,7 +563,7 @@ func escapeVars(s string) string { return strings.ReplaceAll(s, "$", "$$") }
 // env. User text is escaped for Flux's substitution; the host may hold
 // ${CLUSTER_DOMAIN}, which Flux fills in.
 func renderSettings(m *Model, d *Deployment, env *EnvModel) (*settingsData, error) {
-	host := env.Host(d, "${CLUSTER_DOMAIN}")
+	host := env.Host(d, clusterDomainVar)
 	origin := "https://" + host
 	var extra []map[string]string
 	for _, k := range sortedKeys(d.Spec.Settings) {
@@ -571,7 +577,7 @@ func renderSettings(m *Model, d *Deployment, env *EnvModel) (*settingsData, erro
 		"Namespace": d.Namespace, "Name": d.Name, "Version": d.Release.String(),
 		"Host": rawHost(host), "Origin": rawHost(origin),
 		"DBHost": d.DB.Spec.Hostname, "DBPort": strconv.Itoa(int(d.DB.Spec.Port)), "DBName": d.DB.Spec.DatabaseName,
-		"RedisHostPort": fmt.Sprintf("%s:%d", d.Redis.Spec.Hostname, d.Redis.Spec.Port), "RedisDB": d.Redis.Spec.DatabaseID,
+		"RedisHostPort": net.JoinHostPort(d.Redis.Spec.Hostname, strconv.Itoa(int(d.Redis.Spec.Port))), "RedisDB": d.Redis.Spec.DatabaseID,
 		"Backups": d.Backups, "RetentionCount": d.RetentionCount,
 		"Extra": extra,
 	})
@@ -592,8 +598,13 @@ func renderSettings(m *Model, d *Deployment, env *EnvModel) (*settingsData, erro
 	}
 	s.backendChecksum = checksum(backend)
 	s.frontendChecksum = checksum(enduser, staff)
+	s.domainVar = strings.Contains(host, clusterDomainVar)
 	return s, nil
 }
+
+// clusterDomainVar is the runtime-info variable Flux replaces with the
+// cluster's domain.
+const clusterDomainVar = "${CLUSTER_DOMAIN}"
 
 type rawHost string
 

@@ -610,3 +610,69 @@ func TestDeploymentFilesStayInItsDirectory(t *testing.T) {
 		t.Errorf("skipping every deployment and the shared files still renders %d files (%v)", len(none), err)
 	}
 }
+
+// TestSettingsChangesWithTheDomainRollThePods: settings hold the host,
+// which may hold ${CLUSTER_DOMAIN}. Substituting two different domains, a
+// Deployment that mounts a settings ConfigMap whose text changes must have
+// a pod template that changes too, or its pods keep the old settings.
+func TestSettingsChangesWithTheDomainRollThePods(t *testing.T) {
+	for name, tree := range allTrees(t) {
+		t.Run(name, func(t *testing.T) {
+			built := buildAll(t, tree.files)
+			for _, c := range tree.m.Clusters {
+				subst := func(doc []byte, domain string) string {
+					vals := RuntimeValues(c)
+					vals["CLUSTER_DOMAIN"] = domain
+					out, err := envsubst.Eval(string(doc), func(k string) (string, bool) { v, ok := vals[k]; return v, ok })
+					if err != nil {
+						t.Fatal(err)
+					}
+					return out
+				}
+				changed := map[string]bool{} // "<app dir> <ConfigMap>"
+				checked := 0
+				for dir, y := range built {
+					if !strings.Contains(dir, "/config/") {
+						continue
+					}
+					for _, doc := range splitDocs(y) {
+						var cm corev1.ConfigMap
+						if yaml.Unmarshal(doc, &cm) != nil || cm.Kind != "ConfigMap" {
+							continue
+						}
+						if subst(doc, "one.example") != subst(doc, "two.example") {
+							changed[strings.Replace(dir, "/config/", "/app/", 1)+" "+cm.Name] = true
+						}
+					}
+				}
+				for dir, y := range built {
+					for _, doc := range splitDocs(y) {
+						var dep appsv1.Deployment
+						if yaml.Unmarshal(doc, &dep) != nil || dep.Kind != "Deployment" {
+							continue
+						}
+						for _, v := range dep.Spec.Template.Spec.Volumes {
+							if v.ConfigMap == nil || !changed[dir+" "+v.ConfigMap.Name] {
+								continue
+							}
+							checked++
+							var a, b appsv1.Deployment
+							if err := yaml.Unmarshal([]byte(subst(doc, "one.example")), &a); err != nil {
+								t.Fatal(err)
+							}
+							if err := yaml.Unmarshal([]byte(subst(doc, "two.example")), &b); err != nil {
+								t.Fatal(err)
+							}
+							if cmp.Equal(a.Spec.Template, b.Spec.Template) {
+								t.Errorf("cluster %s, %s: Deployment %s mounts ConfigMap %s, which changes with CLUSTER_DOMAIN, but its pod template does not", c.Name, dir, dep.Name, v.ConfigMap.Name)
+							}
+						}
+					}
+				}
+				if name == "examples" && c.Environment == "staging" && checked == 0 {
+					t.Errorf("cluster %s: no Deployment reads settings that hold the cluster's domain; the test checks nothing", c.Name)
+				}
+			}
+		})
+	}
+}
