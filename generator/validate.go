@@ -421,9 +421,13 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 		}
 	}
 	switch env.AccessMode {
-	case corev1.ReadWriteOnce, corev1.ReadWriteMany, corev1.ReadWriteOncePod:
+	case corev1.ReadWriteOnce, corev1.ReadWriteMany:
+	case corev1.ReadWriteOncePod:
+		v.at(f, p+".storage.accessMode", "ReadWriteOncePod lets a single pod use a volume, but each of a deployment's volumes is mounted by several pods "+
+			"(every service's Deployment and its replicas, and the Jobs), so all but one would stay Pending: "+
+			"use ReadWriteMany, or ReadWriteOnce on a single-node cluster or node-local storage such as local-path")
 	default:
-		v.at(f, p+".storage.accessMode", "%q is not one of: ReadWriteOnce, ReadWriteMany, ReadWriteOncePod", env.AccessMode)
+		v.at(f, p+".storage.accessMode", "%q is not one of: ReadWriteOnce, ReadWriteMany", env.AccessMode)
 	}
 	for _, k := range sortedKeys(e.Storage.Sizes) {
 		if _, ok := defaultSizes[k]; !ok {

@@ -353,6 +353,11 @@ func TestBadSpecs(t *testing.T) {
 			want:  []string{`spec.environments[0].resources: frontend: the memory request 256Mi is above the limit 128Mi once defaults are applied`},
 		},
 		{
+			name:  "ReadWriteOncePod, which one pod only may use",
+			fleet: validFleet + "      storage:\n        accessMode: ReadWriteOncePod\n",
+			want:  []string{`specs/fleet.yaml:19: spec.environments[0].storage.accessMode: ReadWriteOncePod lets a single pod use a volume, but each of a deployment's volumes is mounted by several pods`},
+		},
+		{
 			name:  "host template placeholder",
 			fleet: validFleet + "      hostTemplate: \"{name}.{zone}\"\n",
 			want:  []string{`spec.environments[0].hostTemplate: unknown placeholder {zone}`},
