@@ -51,6 +51,14 @@ var managedSettings = map[string]bool{
 	"DBBACKUP_STORAGE": true, "DBBACKUP_STORAGE_OPTIONS": true, "DBBACKUP_CLEANUP_KEEP": true,
 }
 
+// managedFrontendKeys are the keys fleiogen writes into each frontend
+// configuration file (frontendConfig).
+// The value says what fleiogen puts there.
+var managedFrontendKeys = map[string]string{
+	"backendApiUrl": "the backend's URL on the deployment's host",
+	"frontend":      "which frontend the file configures, enduser or staff",
+}
+
 // maxNamespaceLength keeps tenant-<namespace>, a Flux Kustomization's name,
 // within 63 characters: kustomize-controller puts that name in a label on
 // every object it applies.
@@ -659,6 +667,8 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			for _, k := range sortedKeys(set) {
 				if k == "" {
 					bad("spec.frontendSettings."+side, "empty key")
+				} else if what, ok := managedFrontendKeys[k]; ok {
+					bad("spec.frontendSettings."+side+"."+k, "set by fleiogen (%s); it cannot be overridden", what)
 				} else if SecretSettingName(k, true) {
 					bad("spec.frontendSettings."+side+"."+k, frontendSecret)
 				} else if p := secretInside(set[k], true); p != "" {

@@ -1,6 +1,7 @@
 package generator
 
 import (
+	"encoding/json"
 	"io/fs"
 	"regexp"
 	"strings"
@@ -285,6 +286,14 @@ func TestBadSpecs(t *testing.T) {
 			},
 		},
 		{
+			name:    "frontend settings fleiogen sets",
+			billing: validBilling + "  frontendSettings:\n    enduser: {backendApiUrl: \"https://evil/\", theme: dark}\n    staff: {frontend: enduser}\n",
+			want: []string{
+				`specs/billing.yaml:36: spec.frontendSettings.enduser.backendApiUrl: set by fleiogen (the backend's URL on the deployment's host); it cannot be overridden`,
+				`specs/billing.yaml:37: spec.frontendSettings.staff.frontend: set by fleiogen (which frontend the file configures, enduser or staff)`,
+			},
+		},
+		{
 			name:    "a version whose patch overflows",
 			billing: strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  version: 2025.06.99999999999999999999\n", 1),
 			want:    []string{`spec.version: "2025.06.99999999999999999999" is not a Fleio release (the patch number is too large)`},
@@ -508,6 +517,22 @@ func TestManagedSettingsMatchTheTemplate(t *testing.T) {
 	}
 	if diff := cmp.Diff(assigned, managedSettings); diff != "" {
 		t.Errorf("managedSettings differ from the template's assignments (-template +managedSettings):\n%s", diff)
+	}
+}
+
+// TestManagedFrontendKeysMatchTheRender: the frontend keys a user may not
+// set are exactly those frontendConfig writes.
+func TestManagedFrontendKeysMatchTheRender(t *testing.T) {
+	out, err := frontendConfig("https://h", "enduser", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal([]byte(out), &cfg); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(sortedKeys(cfg), sortedKeys(managedFrontendKeys)); diff != "" {
+		t.Errorf("managedFrontendKeys differ from frontendConfig's keys (-frontendConfig +managedFrontendKeys):\n%s", diff)
 	}
 }
 
