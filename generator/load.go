@@ -99,9 +99,9 @@ func LoadDir(dir string) (*Specs, error) {
 }
 
 // Load reads every *.yaml and *.yml file in fsys (recursively, in lexical
-// order, skipping hidden directories) and decodes each document strictly
-// into its kind. Problems name files as prefix/path. It returns every
-// problem found, not only the first.
+// order, skipping hidden directories and the files ignoredFile names) and
+// decodes each document strictly into its kind. Problems name files as
+// prefix/path. It returns every problem found, not only the first.
 //
 // Specs may live next to other manifests, as in a fleet repository: files
 // fleiogen generated (they start with its header) are not read, and
@@ -118,10 +118,16 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		if err != nil {
 			return err
 		}
+		if p == dir {
+			return nil
+		}
 		if d.IsDir() {
-			if p != dir && strings.HasPrefix(d.Name(), ".") {
+			if strings.HasPrefix(d.Name(), ".") {
 				return fs.SkipDir
 			}
+			return nil
+		}
+		if ignoredFile(d.Name()) {
 			return nil
 		}
 		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
@@ -179,6 +185,15 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		return specs, specs.loadProblems
 	}
 	return specs, nil
+}
+
+// ignoredFile reports whether a file is never read, whatever its name ends
+// in: hidden files (".#billing.yaml", Emacs' lock link while a spec has
+// unsaved changes, or vim's swap files) and editors' backups and autosaves
+// ("billing.yaml~", "#billing.yaml#").
+func ignoredFile(name string) bool {
+	return strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") ||
+		len(name) >= 2 && name[0] == '#' && name[len(name)-1] == '#'
 }
 
 // MaxSpecFileSize bounds a spec file: specs are small, and a link to a
