@@ -40,6 +40,12 @@ const (
 	// the account every tenant Kustomization impersonates.
 	FleetSource          = "fleet"
 	TenantServiceAccount = "flux"
+	// ClusterReconciler is the account the cluster-admin Kustomizations in
+	// flux-system name: kustomize-controller's own, which Flux's install
+	// binds to cluster-admin. Under the multi-tenancy lockdown
+	// (--default-service-account) a Kustomization that names no account
+	// impersonates one with no permissions, flux-system's included.
+	ClusterReconciler = "kustomize-controller"
 )
 
 // Stages are a FleioDeployment's Flux Kustomizations, in dependsOn order.

@@ -59,13 +59,13 @@ func (r *renderer) cluster(c *ClusterModel) {
 	var platform []any
 	if c.CertManager == CertManagerInstall {
 		platform = append(platform, fluxKustomization(PlatformCertManager, FluxSystem, ksOptions{
-			Path: "./components/platform/cert-manager", SourceName: FluxSystem,
+			Path: "./components/platform/cert-manager", SourceName: FluxSystem, ServiceAccount: ClusterReconciler,
 			Wait: true, Timeout: 10 * time.Minute, Interval: time.Hour,
 			Labels: managedLabels(nil),
 		}))
 	}
 	issuers := ksOptions{
-		Path: "./components/platform/issuers/" + c.Name, SourceName: FluxSystem,
+		Path: "./components/platform/issuers/" + c.Name, SourceName: FluxSystem, ServiceAccount: ClusterReconciler,
 		Wait: true, Timeout: 5 * time.Minute, Interval: time.Hour,
 		Labels: managedLabels(nil),
 	}
@@ -84,7 +84,7 @@ func (r *renderer) cluster(c *ClusterModel) {
 	var tenants []any
 	for _, ns := range c.Tenants {
 		tenants = append(tenants, fluxKustomization(TenantKustomization(ns), FluxSystem, ksOptions{
-			Path: "./tenants/" + ns, SourceName: FluxSystem,
+			Path: "./tenants/" + ns, SourceName: FluxSystem, ServiceAccount: ClusterReconciler,
 			DependsOn:    []string{PlatformIssuers},
 			HealthChecks: []meta.NamespacedObjectKindReference{{APIVersion: sourcev1.GroupVersion.String(), Kind: sourcev1.GitRepositoryKind, Name: FleetSource, Namespace: ns}},
 			Timeout:      5 * time.Minute, Interval: 10 * time.Minute, Substitute: true,
