@@ -720,7 +720,8 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 					with = "namespaces with one: " + strings.Join(sortedKeys(tenants), ", ")
 				}
 				v.at(f, fmt.Sprintf("spec.clusters[%d].tenants[%d]", idx, indexOf(f.Spec.Clusters[idx].Tenants, t)),
-					"namespace %q has no FleioDeployment (%s)", t, with)
+					"namespace %q has no FleioDeployment (%s); when you delete a namespace's last FleioDeployment, also remove the namespace from spec.clusters[%d].tenants in the Fleet (cluster %q)",
+					t, with, idx, c.Name)
 				continue
 			}
 			for _, d := range tn.Deployments {

@@ -336,7 +336,8 @@ func TestBadSpecs(t *testing.T) {
 		{
 			name:  "tenant without deployments",
 			fleet: edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"),
-			want:  []string{`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: namespace "hosting" has no FleioDeployment (namespaces with one: billing)`},
+			want: []string{`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: namespace "hosting" has no FleioDeployment (namespaces with one: billing); ` +
+				`when you delete a namespace's last FleioDeployment, also remove the namespace from spec.clusters[0].tenants in the Fleet (cluster "staging")`},
 		},
 		{
 			name:  "deployment no cluster runs",
