@@ -101,7 +101,9 @@ func LoadDir(dir string) (*Specs, error) {
 // Load reads every *.yaml and *.yml file in fsys (recursively, in lexical
 // order, skipping hidden directories and the files ignoredFile names) and
 // decodes each document strictly into its kind. Problems name files as
-// prefix/path. It returns every problem found, not only the first.
+// prefix/path. It returns every problem found, not only the first. A
+// symbolic link to a file is read as the file; a link to a directory is an
+// error, as its specs would otherwise vanish.
 //
 // Specs may live next to other manifests, as in a fleet repository: files
 // fleiogen generated (they start with its header) are not read, and
@@ -113,7 +115,7 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 	dir := "."
 	specs := &Specs{sources: map[any]*Source{}}
 	var problems Problems
-	var files []string
+	var files, dirLinks []string
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -130,6 +132,15 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		if ignoredFile(d.Name()) {
 			return nil
 		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			// A link to a file is read as the file; a link to a directory
+			// is not walked (fs.WalkDir does not follow it), and skipping
+			// it would drop its specs, and uninstall its deployments.
+			if st, err := fs.Stat(fsys, p); err == nil && st.IsDir() {
+				dirLinks = append(dirLinks, p)
+				return nil
+			}
+		}
 		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
 			files = append(files, p)
 		}
@@ -138,7 +149,11 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading specs: %w", err)
 	}
-	if len(files) == 0 {
+	for _, l := range dirLinks {
+		specs.whole = true
+		problems = append(problems, Problem{File: path.Join(prefix, l), Message: "a symbolic link to a directory; fleiogen does not follow directory links: move the directory here, or link its spec files one by one"})
+	}
+	if len(files) == 0 && len(problems) == 0 {
 		return nil, fmt.Errorf("%s: no *.yaml or *.yml spec files found", prefix)
 	}
 	// Files are read and decoded in parallel, each into its own Specs, and

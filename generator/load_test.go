@@ -62,3 +62,43 @@ func TestEditorFilesAreSkipped(t *testing.T) {
 		t.Errorf("a dangling spec link: got %v", err)
 	}
 }
+
+// TestDirectoryLinksAreErrors: a symbolic link to a directory is not
+// followed, and is an error rather than silently skipped (its deployments
+// would be uninstalled by the next render); a link to a file is read.
+func TestDirectoryLinksAreErrors(t *testing.T) {
+	elsewhere := specDir(t, map[string]string{"billing.yaml": validBilling, "one.yaml": validFleet})
+	dir := specDir(t, nil)
+	if err := os.Symlink(filepath.Join(elsewhere, "one.yaml"), filepath.Join(dir, "fleet.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(elsewhere, "billing.yaml"), filepath.Join(dir, "billing.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDirAndValidate(dir); err != nil {
+		t.Fatalf("linked spec files refused:\n%v", err)
+	}
+
+	more := specDir(t, map[string]string{"more.yaml": validBilling})
+	if err := os.Symlink(more, filepath.Join(dir, "teams")); err != nil {
+		t.Fatal(err)
+	}
+	specs, err := LoadDir(dir)
+	want := dir + "/teams: a symbolic link to a directory; fleiogen does not follow directory links"
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("got %v\nwant %s...", err, want)
+	}
+	if specs == nil || !specs.whole {
+		t.Error("a directory link must stop the checks across objects (specs may be missing)")
+	}
+	// Hidden links are skipped like hidden directories.
+	if err := os.Remove(filepath.Join(dir, "teams")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(more, filepath.Join(dir, ".teams")); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadDirAndValidate(dir); err != nil {
+		t.Fatalf("a hidden directory link was read:\n%v", err)
+	}
+}
