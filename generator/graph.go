@@ -192,6 +192,8 @@ func ClusterReadme(m *Model, c *ClusterModel) string {
 	fmt.Fprintf(&b, "# Cluster %s\n\n", c.Name)
 	fmt.Fprintf(&b, "Environment `%s`, branch `%s`, domain `%s`.\n\n", c.Environment, c.Branch, c.Domain)
 	b.WriteString("`flux bootstrap` owns `flux-system/`; everything else here is rendered by fleiogen from the specs.\n\n")
+	fmt.Fprintf(&b, "Bootstrap Flux on this cluster from branch `%s`, so that everything it applies, these files included, comes from that branch and a change reaches it only when merged there:\n\n", c.Branch)
+	fmt.Fprintf(&b, "```sh\nflux bootstrap git --url=%s --branch=%s --path=clusters/%s\n```\n\n", m.Repository.URL, c.Branch, c.Name)
 	if len(c.Deployments) > 0 {
 		b.WriteString("| FleioDeployment | release | host |\n|---|---|---|\n")
 		for _, d := range c.Deployments {

@@ -254,13 +254,20 @@ func newFleetRepo(t testing.TB) *fleetRepo {
 	copyTree(t, examplesDir(), specs)
 	fr := &fleetRepo{Specs: specs, Repo: harness.NewRepo(t), Fleet: loadFleet(t, specs)}
 	for _, c := range fr.Fleet.Clusters {
-		// flux bootstrap commits to the branch it is given; d1-fleet
-		// bootstraps every cluster from main.
-		harness.WriteBootstrap(fr.Repo, "clusters/"+c.Name, "main")
+		// Each cluster is bootstrapped from the branch it tracks (README:
+		// Bootstrap), so all it applies comes from that branch. flux
+		// bootstrap commits to that branch; here every branch starts as
+		// main, so the files are committed once, on main.
+		harness.WriteBootstrap(fr.Repo, "clusters/"+c.Name, c.Branch)
 	}
 	fr.Repo.CommitAll("flux bootstrap")
 	render(t, specs, fr.Repo.Dir)
 	fr.Repo.CommitAll("fleiogen render")
+	for _, c := range fr.Fleet.Clusters {
+		if c.Branch != "main" && fr.Repo.Git("branch", "--list", c.Branch) == "" {
+			fr.Repo.Git("branch", c.Branch, "main")
+		}
+	}
 	for _, c := range fr.Fleet.Clusters {
 		if _, err := os.Stat(filepath.Join(fr.Repo.Dir, "clusters", c.Name, "flux-system", "gotk-sync.yaml")); err != nil {
 			t.Fatalf("fleiogen render removed flux bootstrap's clusters/%s/flux-system/gotk-sync.yaml: %v", c.Name, err)
@@ -430,7 +437,7 @@ func fleioCluster(ctx context.Context, t *testing.T, fr *fleetRepo, cs clusterSp
 		t.Fatal(err)
 	}
 	createOperatorSecrets(ctx, t, c, operatorSecrets(fr.Fleet, cs, skip...))
-	if err := c.Bootstrap(ctx, "clusters/"+cs.Name, "main"); err != nil {
+	if err := c.Bootstrap(ctx, "clusters/"+cs.Name, cs.Branch); err != nil {
 		t.Fatal(err)
 	}
 	return c, rec

@@ -14,11 +14,12 @@ import (
 
 // Scenario 7: promotion. Two simulated clusters run at the same time, each
 // its own etcd, kube-apiserver, kube-controller-manager and
-// kustomize-controller, bootstrapped from main on clusters/<name> of one
-// fleet repository: staging reads components from main, production from
-// prod (their runtime-info's GIT_BRANCH). A change merged to main reaches
-// staging and not production; merging main into prod brings production to
-// the same state.
+// kustomize-controller, each bootstrapped on clusters/<name> of one fleet
+// repository from the branch it tracks: staging from main, production from
+// prod (also their runtime-info's GIT_BRANCH). A change merged to main
+// reaches staging and not production, not even production's cluster and
+// tenant Kustomizations; merging main into prod brings production to the
+// same state.
 func TestPromotion(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Minute)
 	defer cancel()
@@ -28,9 +29,11 @@ func TestPromotion(t *testing.T) {
 	if stg.Branch == prd.Branch {
 		t.Fatalf("staging and production both track %q", stg.Branch)
 	}
-	// The prod branch starts where main is.
-	fr.Repo.Git("branch", prd.Branch, "main")
+	// The prod branch starts where main is (newFleetRepo).
 	base := fr.Repo.Head()
+	if b := fr.Repo.Branch(prd.Branch); b != base {
+		t.Fatalf("%s at %s, main at %s", prd.Branch, b, base)
+	}
 
 	sc, srec := fleioCluster(ctx, t, fr, stg)
 	pc, prec := fleioCluster(ctx, t, fr, prd)
@@ -63,22 +66,23 @@ func TestPromotion(t *testing.T) {
 	if !strings.Contains(settings(sc), "SESSION_COOKIE_AGE = 1800") {
 		t.Fatalf("staging ConfigMap %s lacks the change merged to main", cm)
 	}
-	// Production has seen main's new commit (its flux-system Kustomization
-	// reads clusters/ from main) yet its components still come from prod.
-	if err := pc.WaitReady(ctx, 5*time.Minute, mainCommit, platformKSs(prd)...); err != nil {
-		t.Fatalf("production did not reconcile main's cluster files: %v", err)
-	}
+	// Production reads everything from prod: its flux-system and tenant
+	// Kustomizations and its stages all stay at prod's commit.
 	prodHead := fr.Repo.Branch(prd.Branch)
-	if err := pc.WaitReady(ctx, 2*time.Minute, prodHead, d.stageKSs()...); err != nil {
-		t.Fatalf("production stages: %v", err)
+	if err := pc.WaitReady(ctx, 2*time.Minute, prodHead, allKSs(fr.Fleet, prd)...); err != nil {
+		t.Fatalf("production: %v", err)
 	}
+	sources := [][2]string{{"flux-system", "flux-system"}}
 	for _, tn := range prd.Tenants {
-		rev, err := pc.SourceRevision(ctx, tn, "fleet")
+		sources = append(sources, [2]string{tn, "fleet"})
+	}
+	for _, src := range sources {
+		rev, err := pc.SourceRevision(ctx, src[0], src[1])
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !strings.HasPrefix(rev, prd.Branch+"@sha1:"+prodHead) {
-			t.Fatalf("production GitRepository %s/fleet at %q, want %s@sha1:%s", tn, rev, prd.Branch, prodHead)
+			t.Fatalf("production GitRepository %s/%s at %q, want %s@sha1:%s", src[0], src[1], rev, prd.Branch, prodHead)
 		}
 	}
 	if got := settings(pc); got != prodBefore {

@@ -277,8 +277,13 @@ func (c *Cluster) start(opts Options) error {
 		"--requeue-dependency="+opts.RequeueDependency.String(),
 		"--concurrent=4",
 		// The multi-tenancy lockdown flags d1-fleet's bootstrap patches in.
+		// With --default-service-account, a Kustomization that names no
+		// account impersonates one with no permissions, in flux-system too;
+		// the lockdown patch gives flux-system's own Kustomization
+		// serviceAccountName: kustomize-controller (GotkSync).
 		"--no-cross-namespace-refs=true",
 		"--no-remote-bases=true",
+		"--default-service-account=default",
 		"--log-level=debug",
 		"--log-encoding=console",
 	)

@@ -24,7 +24,9 @@ import (
 // source stand-in maps it (and every other URL) to the local test repository.
 const FleetURL = "https://git.example.invalid/fleet/d1-fleet.git"
 
-// GotkSync is what `flux bootstrap` writes to clusters/<name>/flux-system/gotk-sync.yaml.
+// GotkSync is what `flux bootstrap` writes to clusters/<name>/flux-system/gotk-sync.yaml,
+// with the multi-tenancy lockdown's patch of the flux-system Kustomization
+// (serviceAccountName: kustomize-controller) applied, as bootstrap applies it.
 func GotkSync(clusterPath, branch string) string {
 	return fmt.Sprintf(`---
 apiVersion: source.toolkit.fluxcd.io/v1
@@ -49,6 +51,7 @@ spec:
   interval: 10m0s
   path: ./%s
   prune: true
+  serviceAccountName: kustomize-controller
   sourceRef:
     kind: GitRepository
     name: flux-system
