@@ -744,6 +744,10 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 					if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 || len(host) > 253 {
 						idx := envIndex(f, c.Env.Name)
 						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, which is not a valid host name", host, d.Namespace, d.Name, c.Name)
+					} else if label := longLabel(host); label != "" {
+						idx := envIndex(f, c.Env.Name)
+						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
+							host, d.Namespace, d.Name, c.Name, label, len(label))
 					}
 				}
 			}
@@ -809,6 +813,17 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return 0
+}
+
+// longLabel returns the first label of host over the 63 characters DNS
+// allows, or "". IsDNS1123Subdomain checks only the whole name.
+func longLabel(host string) string {
+	for _, label := range strings.Split(host, ".") {
+		if len(label) > validation.DNS1123LabelMaxLength {
+			return label
+		}
+	}
+	return ""
 }
 
 // isLocalHost reports whether host gets a self-signed certificate

@@ -368,6 +368,12 @@ func TestBadSpecs(t *testing.T) {
 			want:  []string{`specs/fleet.yaml:19: spec.environments[0].storage.accessMode: ReadWriteOncePod lets a single pod use a volume, but each of a deployment's volumes is mounted by several pods`},
 		},
 		{
+			name:  "a host template that makes a label over 63 characters",
+			fleet: validFleet + "      hostTemplate: \"{name}-{namespace}-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.{clusterDomain}\"\n",
+			want: []string{`specs/fleet.yaml:18: spec.environments[0].hostTemplate: gives "cloud-billing-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.staging.example.com" for FleioDeployment billing/cloud on cluster "staging": ` +
+				`its label "cloud-billing-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" has 64 characters, over the 63 a DNS label may have`},
+		},
+		{
 			name:  "host template placeholder",
 			fleet: validFleet + "      hostTemplate: \"{name}.{zone}\"\n",
 			want:  []string{`spec.environments[0].hostTemplate: unknown placeholder {zone}`},
