@@ -72,8 +72,9 @@ type Specs struct {
 	Deployments      []*FleioDeployment
 	DbConnections    []*FleioDbConnection
 	RedisConnections []*FleioRedisConnection
-	// Skipped lists, as "file:line: apiVersion kind", the documents of
-	// other API groups that were left alone (see Load).
+	// Skipped lists, as "file:line: apiVersion kind" (or "file:line: (a
+	// list, not a mapping)"), the documents of other API groups, or
+	// without apiVersion and kind, that were left alone (see Load).
 	Skipped []string
 	// sources maps each loaded object to where it came from.
 	sources map[any]*Source
@@ -108,9 +109,11 @@ func LoadDir(dir string) (*Specs, error) {
 // Specs may live next to other manifests, as in a fleet repository: files
 // fleiogen generated (they start with its header) are not read, and
 // documents of other API groups (a Kustomization, flux bootstrap's files)
-// and YAML without apiVersion and kind (a CI workflow) are skipped and
-// listed in Specs.Skipped. A document that names one of fleiogen's kinds or
-// API groups must be right, or it is an error.
+// and YAML without apiVersion and kind (a CI workflow, or a document that
+// is not a mapping, such as an Ansible playbook) are skipped and listed in
+// Specs.Skipped. A document that names one of fleiogen's kinds or API
+// groups must be right, or it is an error; so is a file that is not YAML
+// at all (a Helm template), as it may be a broken spec.
 func Load(fsys fs.FS, prefix string) (*Specs, error) {
 	dir := "."
 	specs := &Specs{sources: map[any]*Source{}}
@@ -257,7 +260,7 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 	if bad := firstInvalidUTF8(data); bad >= 0 {
 		s.whole = true
 		line := bytes.Count(data[:bad], []byte("\n")) + 1
-		return Problems{{File: file, Line: line, Message: fmt.Sprintf("invalid YAML: not UTF-8 (byte 0x%02x in column %d)", data[bad], bad-bytes.LastIndexByte(data[:bad], '\n'))}}
+		return Problems{{File: file, Line: line, Message: fmt.Sprintf("invalid YAML: not UTF-8 (byte 0x%02x in column %d)", data[bad], bad-bytes.LastIndexByte(data[:bad], '\n')) + notASpec}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -268,7 +271,7 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 		}
 		if err != nil {
 			s.whole = true
-			return append(problems, Problem{File: file, Line: yamlErrorLine(err), Message: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")})
+			return append(problems, Problem{File: file, Line: yamlErrorLine(err), Message: "invalid YAML: " + yamlErrorText(err) + notASpec})
 		}
 		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue // an empty document ("---" alone, or only a comment), as kubectl skips it
@@ -310,6 +313,37 @@ func peekTypeMeta(root *yaml.Node) (apiVersion, kind string) {
 		}
 	}
 	return apiVersion, kind
+}
+
+// listsOurs reports whether a document that is not a mapping is a list
+// holding one of fleiogen's objects: an error, not a document to skip,
+// since skipping it would drop the objects.
+func listsOurs(root *yaml.Node) bool {
+	if root.Kind != yaml.SequenceNode {
+		return false
+	}
+	for _, item := range root.Content {
+		if item.Kind == yaml.AliasNode {
+			item = item.Alias
+		}
+		if item != nil && item.Kind == yaml.MappingNode && isOurs(peekTypeMeta(item)) {
+			return true
+		}
+	}
+	return false
+}
+
+// nodeKindName names the YAML kind of a document's top node.
+func nodeKindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "list"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.AliasNode:
+		return "alias"
+	}
+	return "mapping"
 }
 
 // clearPath removes the value at field path p ("spec.ports[1].name") from
@@ -379,6 +413,23 @@ func isOurs(apiVersion, kind string) bool {
 	return false
 }
 
+// notASpec ends the message of a file that is not YAML: every *.yaml and
+// *.yml file is read, and a broken spec must not be skipped (its
+// deployments would be uninstalled), so the user says what is not a spec.
+const notASpec = `; if this file is not a spec (a Helm template, say), keep it out of the specs: name the directory that holds only the specs as DIR, or start the name of the file, or of a directory above it, with "."`
+
+// yamlErrorText is a yaml.v3 error's message without "yaml: " and
+// "line N: " (the problem names the line).
+func yamlErrorText(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if i := strings.Index(rest, ": "); i > 0 && allDigits(rest[:i]) {
+			return rest[i+2:]
+		}
+	}
+	return msg
+}
+
 // yamlErrorLine extracts "line N" from a yaml.v3 error message.
 func yamlErrorLine(err error) int {
 	msg := err.Error()
@@ -410,6 +461,11 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 			s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: %s %s", file, root.Line, apiVersion, kind))
 			return nil
 		}
+	} else if !listsOurs(root) {
+		// A list (an Ansible playbook) or a scalar has no apiVersion and
+		// kind either.
+		s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: (a %s, not a mapping)", file, root.Line, nodeKindName(root)))
+		return nil
 	}
 	budget := maxDocumentNodes
 	value, convProblems := nodeToValue(root, "", src, &budget, 0)
@@ -423,7 +479,11 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	obj, ok := value.(map[string]any)
 	if !ok {
 		s.whole = true
-		if len(problems) == 0 {
+		switch {
+		case len(problems) > 0:
+		case root.Kind == yaml.SequenceNode:
+			report("", "a list of fleiogen's objects: write each object as its own document, separated by ---")
+		default:
 			report("", "a document must be a mapping with apiVersion and kind")
 		}
 		return problems

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // specDir writes files (slash paths relative to the directory) into a new
@@ -100,5 +103,54 @@ func TestDirectoryLinksAreErrors(t *testing.T) {
 	}
 	if err := loadDirAndValidate(dir); err != nil {
 		t.Fatalf("a hidden directory link was read:\n%v", err)
+	}
+}
+
+// TestNonSpecYAML: documents that are not mappings (an Ansible playbook,
+// a scalar) are skipped like documents without apiVersion and kind; a list
+// of fleiogen's objects is an error; a file that is not YAML (a Helm
+// template) is an error at its line, which says how to leave it out.
+func TestNonSpecYAML(t *testing.T) {
+	files := map[string]string{
+		"fleet.yaml":   validFleet,
+		"billing.yaml": validBilling,
+		"playbook.yml": "- hosts: all\n  tasks: []\n",
+		"notes.yaml":   "just some text\n",
+		"mixed.yaml":   "---\n- 1\n- 2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+	}
+	fsys := fstest.MapFS{}
+	for name, data := range files {
+		fsys[name] = &fstest.MapFile{Data: []byte(data)}
+	}
+	specs, err := Load(fsys, "repo")
+	if err != nil {
+		t.Fatalf("documents that are not mappings refused:\n%v", err)
+	}
+	if _, err := Validate(specs); err != nil {
+		t.Fatalf("documents that are not mappings refused:\n%v", err)
+	}
+	want := []string{
+		"repo/mixed.yaml:2: (a list, not a mapping)",
+		"repo/mixed.yaml:5: v1 ConfigMap",
+		"repo/notes.yaml:1: (a scalar, not a mapping)",
+		"repo/playbook.yml:1: (a list, not a mapping)",
+	}
+	if diff := cmp.Diff(want, specs.Skipped); diff != "" {
+		t.Errorf("skipped (-want +got):\n%s", diff)
+	}
+
+	// A list of fleiogen's objects would be dropped if skipped.
+	list := "- " + strings.ReplaceAll(strings.TrimSuffix(validFleet, "\n"), "\n", "\n  ") + "\n"
+	err = loadAndValidate(map[string]string{"fleet.yaml": list, "billing.yaml": validBilling})
+	if err == nil || !strings.Contains(err.Error(), "specs/fleet.yaml:1: a list of fleiogen's objects: write each object as its own document") {
+		t.Errorf("a list holding a Fleet: got %v", err)
+	}
+
+	// A Helm template is not YAML: an error, at its line, with the way out.
+	helm := "metadata:\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n"
+	err = loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling, "charts/x/templates/dep.yaml": helm})
+	want1 := `specs/charts/x/templates/dep.yaml:2: invalid YAML: did not find expected node content; if this file is not a spec (a Helm template, say), keep it out of the specs: name the directory that holds only the specs as DIR, or start the name of the file, or of a directory above it, with "."`
+	if err == nil || err.Error() != want1 {
+		t.Errorf("a Helm template:\ngot  %v\nwant %s", err, want1)
 	}
 }
