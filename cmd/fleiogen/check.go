@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleiogen/fleiogen/generator"
 	"github.com/fleiogen/fleiogen/generator/review"
 )
 
@@ -34,10 +35,15 @@ pull request whose tree is out of date. It writes nothing.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			files, err := loadAndRender(dir, errOut)
+			m, err := loadModel(dir, errOut)
 			if err != nil {
 				return err
 			}
+			files, err := generator.Render(m)
+			if err != nil {
+				return withCode(ExitFailure, err)
+			}
+			warnBootstrap(errOut, o.output, m)
 			stale, err := review.Check(files, o.output)
 			if err != nil {
 				return withCode(ExitFailure, err)

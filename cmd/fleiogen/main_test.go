@@ -131,3 +131,31 @@ func TestRenderRefusesForeignFile(t *testing.T) {
 		t.Error("a refused render wrote files")
 	}
 }
+
+// TestBootstrapBranchWarning: render and check warn when flux bootstrap set
+// a cluster up on another branch than the Fleet's, and exit as usual; they
+// never touch the bootstrap file.
+func TestBootstrapBranchWarning(t *testing.T) {
+	out := t.TempDir()
+	sync := filepath.Join(out, "clusters/prod-eu/flux-system/gotk-sync.yaml")
+	if err := os.MkdirAll(filepath.Dir(sync), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	content := "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n  ref:\n    branch: main\n"
+	if err := os.WriteFile(sync, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "warning: " + sync + ":8: spec.ref.branch: cluster prod-eu was bootstrapped from branch \"main\""
+	for _, args := range [][]string{{"render", "../../examples/fleet", "-o", out}, {"check", "../../examples/fleet", "-o", out}} {
+		code, _, stderr := run(args...)
+		if code != ExitOK {
+			t.Errorf("%s: exit %d: %s", args[0], code, stderr)
+		}
+		if !strings.Contains(stderr, want) {
+			t.Errorf("%s: stderr lacks %q:\n%s", args[0], want, stderr)
+		}
+	}
+	if got, _ := os.ReadFile(sync); string(got) != content {
+		t.Errorf("gotk-sync.yaml changed:\n%s", got)
+	}
+}

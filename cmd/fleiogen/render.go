@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -86,6 +87,7 @@ everything; "fleiogen check" never uses the cache.`,
 			}
 			fmt.Fprintf(errOut, "rendered %d files into %s: %d written, %d unchanged, %d deleted\n",
 				st.Files, o.output, st.Written, st.Unchanged, st.Deleted)
+			warnBootstrap(errOut, o.output, m)
 			return nil
 		},
 	}
@@ -116,14 +118,10 @@ func loadSpecs(dir string, notes io.Writer) (*generator.Specs, *generator.Model,
 	return specs, m, nil
 }
 
-func loadAndRender(dir string, notes io.Writer) ([]generator.File, error) {
-	m, err := loadModel(dir, notes)
-	if err != nil {
-		return nil, err
+// warnBootstrap prints a warning for each cluster that flux bootstrap set
+// up, under out, on a branch other than the one the Fleet gives it.
+func warnBootstrap(errOut io.Writer, out string, m *generator.Model) {
+	for _, w := range generator.BootstrapWarnings(out, m) {
+		fmt.Fprintf(errOut, "warning: %s\n", filepath.Join(out, w))
 	}
-	files, err := generator.Render(m)
-	if err != nil {
-		return nil, withCode(ExitFailure, err)
-	}
-	return files, nil
 }
