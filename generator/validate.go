@@ -704,9 +704,11 @@ func foundIn[T any](m map[[2]string]T, ns string) string {
 // deployment runs somewhere, and that ClusterIssuer names do not collide.
 func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, hasDeployment map[string]bool) {
 	runs := map[string]bool{}
+	hosts := &hostChecker{v: v, f: f, public: map[string]served{}, once: map[string]bool{}}
 	for i, c := range m.Clusters {
 		_ = i
 		issuers := map[string]*Deployment{}
+		hosts.cluster = map[string]served{}
 		for _, t := range c.Tenants {
 			runs[t] = true
 			tn := tenants[t]
@@ -748,6 +750,8 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 						idx := envIndex(f, c.Env.Name)
 						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
 							host, d.Namespace, d.Name, c.Name, label, len(label))
+					} else {
+						hosts.check(served{host: host, d: d, c: c})
 					}
 				}
 			}
@@ -766,6 +770,89 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 				v.at(v.findDeployment(d), "metadata.namespace", "namespace %q is not run by any cluster: add it to spec.clusters[].tenants in the Fleet", ns)
 			}
 		}
+	}
+}
+
+// served is a public host a cluster serves for a deployment.
+type served struct {
+	host string
+	d    *Deployment
+	c    *ClusterModel
+}
+
+// hostChecker refuses a host served twice: twice on one cluster (two
+// Ingresses and Certificates for one name), or by two clusters (each would
+// request its own ACME certificate, and only the cluster public DNS points
+// at can pass the HTTP-01 challenge). Hosts are compared as rendered, with
+// each cluster's domain in place of {clusterDomain}.
+type hostChecker struct {
+	v       *validator
+	f       *Fleet
+	cluster map[string]served // the current cluster's hosts
+	public  map[string]served // every cluster's ACME hosts, first served
+	once    map[string]bool   // problems reported, so a template is not reported per deployment
+}
+
+func (h *hostChecker) check(s served) {
+	if first, dup := h.cluster[s.host]; dup {
+		h.sameCluster(s, first)
+		return
+	}
+	h.cluster[s.host] = s
+	if isLocalHost(s.host) {
+		return // self-signed, and resolved by each cluster's own DNS
+	}
+	if first, dup := h.public[s.host]; dup {
+		h.twoClusters(s, first)
+		return
+	}
+	h.public[s.host] = s
+}
+
+// report reports a problem once per key.
+func (h *hostChecker) report(key string, obj any, field, format string, args ...any) {
+	if h.once[key] {
+		return
+	}
+	h.once[key] = true
+	h.v.at(obj, field, format, args...)
+}
+
+func (h *hostChecker) sameCluster(s, first served) {
+	env := s.c.Env
+	if strings.Contains(env.HostTemplate, "{domain}") && s.d.Spec.Domain == first.d.Spec.Domain {
+		h.report("domain\x00"+s.c.Name+"\x00"+s.d.Namespace+"/"+s.d.Name, h.v.findDeployment(s.d), "spec.domain",
+			"cluster %q already serves %s for FleioDeployment %s/%s, which has the same spec.domain: one Ingress and one Certificate per host; give each deployment its own domain",
+			s.c.Name, s.host, first.d.Namespace, first.d.Name)
+		return
+	}
+	field := fmt.Sprintf("spec.environments[%d].hostTemplate", envIndex(h.f, env.Name))
+	h.report(field+"\x00"+s.c.Name, h.f, field,
+		"gives %q to both FleioDeployment %s/%s and %s/%s on cluster %q: one Ingress and one Certificate per host; make the template tell deployments apart with {name} and {namespace}, or {domain}",
+		s.host, first.d.Namespace, first.d.Name, s.d.Namespace, s.d.Name, s.c.Name)
+}
+
+// fixTwoClusters is how to serve a deployment on several clusters.
+const fixTwoClusters = `a hostTemplate with {clusterDomain} (such as "{name}.{namespace}.{clusterDomain}") and distinct cluster domains, or distinct spec.domain values`
+
+func (h *hostChecker) twoClusters(s, first served) {
+	why := fmt.Sprintf("each cluster would request its own ACME certificate for %s, and only the one public DNS points at can get it", s.host)
+	env := s.c.Env
+	envField := fmt.Sprintf("spec.environments[%d].hostTemplate", envIndex(h.f, env.Name))
+	switch {
+	case s.d == first.d && strings.Contains(env.HostTemplate, "{clusterDomain}") && s.c.Domain == first.c.Domain:
+		field := fmt.Sprintf("spec.clusters[%d].domain", clusterIndex(h.f, s.c.Name))
+		h.report(field+"\x00"+first.c.Name, h.f, field,
+			"cluster %q has the same domain %s as cluster %q, so FleioDeployment %s/%s gets host %s on both: %s; use %s",
+			s.c.Name, s.c.Domain, first.c.Name, s.d.Namespace, s.d.Name, s.host, why, fixTwoClusters)
+	case s.d != first.d && strings.Contains(env.HostTemplate, "{domain}") && strings.Contains(first.c.Env.HostTemplate, "{domain}") && s.d.Spec.Domain == first.d.Spec.Domain:
+		h.report("domain\x00"+s.c.Name+"\x00"+s.d.Namespace+"/"+s.d.Name, h.v.findDeployment(s.d), "spec.domain",
+			"cluster %q serves %s for this deployment, and cluster %q for FleioDeployment %s/%s, which has the same spec.domain: %s; use %s",
+			s.c.Name, s.host, first.c.Name, first.d.Namespace, first.d.Name, why, fixTwoClusters)
+	default:
+		h.report(envField+"\x00"+s.c.Name+"\x00"+first.c.Name, h.f, envField,
+			"gives %q for FleioDeployment %s/%s on cluster %q, and cluster %q serves it for FleioDeployment %s/%s: %s; use %s",
+			s.host, s.d.Namespace, s.d.Name, s.c.Name, first.c.Name, first.d.Namespace, first.d.Name, why, fixTwoClusters)
 	}
 }
 

@@ -374,6 +374,57 @@ func TestBadSpecs(t *testing.T) {
 				`its label "cloud-billing-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" has 64 characters, over the 63 a DNS label may have`},
 		},
 		{
+			name:    "two deployments of one cluster with the same spec.domain",
+			fleet:   edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"),
+			billing: validBilling,
+			extra:   map[string]string{"hosting.yaml": edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"), "name: cloud", "name: panel")},
+			want: []string{`specs/hosting.yaml:34: spec.domain: cluster "staging" already serves cloud.example.com for FleioDeployment billing/cloud, which has the same spec.domain: ` +
+				`one Ingress and one Certificate per host; give each deployment its own domain`},
+		},
+		{
+			name:    "two localhost deployments on one cluster",
+			billing: edit(t, validBilling, "domain: cloud.example.com", "domain: localhost") + secondDeployment("panel", "localhost"),
+			want:    []string{`specs/billing.yaml:47: spec.domain: cluster "staging" already serves localhost for FleioDeployment billing/cloud, which has the same spec.domain`},
+		},
+		{
+			name:    "a host template without {name}",
+			fleet:   validFleet + "      hostTemplate: \"{namespace}.{clusterDomain}\"\n",
+			billing: validBilling + secondDeployment("panel", "panel.example.com") + secondDeployment("shop", "shop.example.com"),
+			want: []string{`specs/fleet.yaml:18: spec.environments[0].hostTemplate: gives "billing.staging.example.com" to both FleioDeployment billing/cloud and billing/panel on cluster "staging": ` +
+				`one Ingress and one Certificate per host; make the template tell deployments apart with {name} and {namespace}, or {domain}`},
+		},
+		{
+			name:  "two clusters serve a deployment on the same host",
+			fleet: edit(t, validFleet, "  environments:\n", "    - name: staging-2\n      environment: staging\n      branch: main\n      domain: staging2.example.com\n      tenants: [billing]\n  environments:\n"),
+			want: []string{`specs/fleet.yaml:20: spec.environments[0].hostTemplate: gives "cloud.example.com" for FleioDeployment billing/cloud on cluster "staging-2", and cluster "staging" serves it for FleioDeployment billing/cloud: ` +
+				`each cluster would request its own ACME certificate for cloud.example.com, and only the one public DNS points at can get it; ` +
+				`use a hostTemplate with {clusterDomain} (such as "{name}.{namespace}.{clusterDomain}") and distinct cluster domains, or distinct spec.domain values`},
+		},
+		{
+			name: "two clusters of one domain",
+			fleet: edit(t, validFleet, "  environments:\n", "    - name: staging-2\n      environment: staging\n      branch: main\n      domain: staging.example.com\n      tenants: [billing]\n  environments:\n") +
+				"      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n",
+			want: []string{`specs/fleet.yaml:17: spec.clusters[1].domain: cluster "staging-2" has the same domain staging.example.com as cluster "staging", so FleioDeployment billing/cloud gets host cloud.billing.staging.example.com on both: ` +
+				`each cluster would request its own ACME certificate`},
+		},
+		{
+			name:    "deployments on two clusters with the same spec.domain",
+			fleet:   edit(t, validFleet, "  environments:\n", "    - name: staging-2\n      environment: staging\n      branch: main\n      domain: staging2.example.com\n      tenants: [hosting]\n  environments:\n"),
+			billing: validBilling,
+			extra:   map[string]string{"hosting.yaml": edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"), "name: cloud", "name: panel")},
+			want: []string{`specs/hosting.yaml:34: spec.domain: cluster "staging-2" serves cloud.example.com for this deployment, and cluster "staging" for FleioDeployment billing/cloud, which has the same spec.domain: ` +
+				`each cluster would request its own ACME certificate for cloud.example.com`},
+		},
+		{
+			name: "hosts compared with the cluster domain substituted",
+			fleet: edit(t, edit(t, validFleet, "  environments:\n", "    - name: prod\n      environment: production\n      branch: prod\n      domain: prod.example.com\n      tenants: [hosting]\n  environments:\n"),
+				"      acme:\n", "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n      acme:\n") +
+				"    - name: production\n      acme: {email: ops@example.com}\n",
+			billing: validBilling,
+			extra:   map[string]string{"hosting.yaml": edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"), "domain: cloud.example.com", "domain: cloud.billing.staging.example.com")},
+			want:    []string{`specs/fleet.yaml:21: spec.environments[0].hostTemplate: gives "cloud.billing.staging.example.com" for FleioDeployment billing/cloud on cluster "staging", and cluster "prod" serves it for FleioDeployment hosting/cloud`},
+		},
+		{
 			name:  "host template placeholder",
 			fleet: validFleet + "      hostTemplate: \"{name}.{zone}\"\n",
 			want:  []string{`spec.environments[0].hostTemplate: unknown placeholder {zone}`},
@@ -451,6 +502,31 @@ func TestBadSpecs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestDistinctHostsPass: hosts that differ once each cluster's domain is
+// substituted, and a local host on several clusters (self-signed, no ACME),
+// are accepted.
+func TestDistinctHostsPass(t *testing.T) {
+	twoClusters := func(domain2 string) string {
+		return edit(t, validFleet, "  environments:\n", "    - name: staging-2\n      environment: staging\n      branch: main\n      domain: "+domain2+"\n      tenants: [billing]\n  environments:\n")
+	}
+	for name, files := range map[string]map[string]string{
+		"two deployments, two domains":  {"fleet.yaml": validFleet, "billing.yaml": validBilling + secondDeployment("panel", "panel.example.com")},
+		"two clusters, {clusterDomain}": {"fleet.yaml": twoClusters("staging2.example.com") + "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n", "billing.yaml": validBilling},
+		"localhost on two clusters":     {"fleet.yaml": twoClusters("staging2.example.com"), "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: localhost")},
+	} {
+		if err := loadAndValidate(files); err != nil {
+			t.Errorf("%s: refused:\n%v", name, err)
+		}
+	}
+}
+
+// secondDeployment is another FleioDeployment of validBilling's namespace.
+func secondDeployment(name, domain string) string {
+	d := validBilling[strings.Index(validBilling, "---\napiVersion: k8s.fleio.com/v1\nkind: FleioDeployment"):]
+	d = strings.Replace(d, "name: cloud", "name: "+name, 1)
+	return strings.Replace(d, "domain: cloud.example.com", "domain: "+domain, 1)
 }
 
 // TestOperatorYAMLLoadsUnchanged loads the operator guide's examples, with
