@@ -203,6 +203,7 @@ spec:
       hostTemplate: "{name}.{namespace}.{clusterDomain}"
       acme: {email: ops@example.com}
     - name: production
+      hostTemplate: "{name}.{clusterDomain}"
       acme: {email: ops@example.com}
       replicas: {backend: 2, web: 2}
 `, list)
