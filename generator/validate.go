@@ -211,8 +211,10 @@ func (v *validator) validate() *Model {
 	// so an invalid one is not also reported as missing.
 	hasDeployment := map[string]bool{}
 	for _, fd := range s.Deployments {
-		hasDeployment[fd.Metadata.Namespace] = true
 		metaOK := checkMeta(fd, KindFleioDeployment, fd.Metadata.Name, &fd.Metadata.Namespace)
+		if fd.Metadata.Namespace != "" { // after checkMeta gave it the Fleet's default
+			hasDeployment[fd.Metadata.Namespace] = true
+		}
 		if len(fd.Metadata.Name) > maxNameLength {
 			v.at(fd, "metadata.name", "%q is too long: at most %d characters, so that derived names such as fleio-<name>-backup fit Kubernetes' limits", fd.Metadata.Name, maxNameLength)
 			metaOK = false
@@ -718,8 +720,8 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 			if tn == nil {
 				idx := clusterIndex(f, c.Name)
 				with := "no namespace has one in the specs"
-				if len(tenants) > 0 {
-					with = "namespaces with one: " + strings.Join(sortedKeys(tenants), ", ")
+				if len(hasDeployment) > 0 { // valid or not: an invalid one is reported on its own
+					with = "namespaces with one: " + strings.Join(sortedKeys(hasDeployment), ", ")
 				}
 				v.at(f, fmt.Sprintf("spec.clusters[%d].tenants[%d]", idx, indexOf(f.Spec.Clusters[idx].Tenants, t)),
 					"namespace %q has no FleioDeployment (%s); when you delete a namespace's last FleioDeployment, also remove the namespace from spec.clusters[%d].tenants in the Fleet (cluster %q)",

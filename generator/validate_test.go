@@ -640,6 +640,15 @@ func TestLostValuesDoNotCascade(t *testing.T) {
 			absent: []string{"not run by any cluster", "billing.yaml"},
 		},
 		{
+			// the deployment's namespace comes from the Fleet's default;
+			// its own problem is reported, its namespace is not "empty"
+			name:    "an invalid deployment in the default namespace",
+			fleet:   edit(t, validFleet, "spec:\n", "spec:\n  defaultNamespace: billing\n"),
+			billing: edit(t, edit(t, validBilling, "  name: cloud\n  namespace: billing\n", "  name: cloud\n"), "  domain: ", "  domain: -x-"),
+			want:    []string{"spec.domain:"},
+			absent:  []string{"has no FleioDeployment"},
+		},
+		{
 			name:    "an object that lost its name",
 			billing: edit(t, validBilling, "  name: db\n", "  name: [db]\n"),
 			want:    []string{"metadata.name: expected a string, got a list"},
