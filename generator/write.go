@@ -470,14 +470,24 @@ func allDigits(s string) bool {
 }
 
 func fileIsGenerated(p string) (bool, error) {
+	head, err := readHead(p)
+	return err == nil && IsGenerated(head), err
+}
+
+// readHead returns the first maxHeaderLen bytes of the file at p, or the
+// whole file when it is shorter.
+func readHead(p string) ([]byte, error) {
 	f, err := os.Open(p)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer f.Close()
 	buf := make([]byte, maxHeaderLen)
-	n, _ := io.ReadFull(f, buf) // a shorter file is not generated
-	return IsGenerated(buf[:n]), nil
+	n, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil, err
+	}
+	return buf[:n], nil
 }
 
 // parallel calls fn(0) ... fn(n-1) on a few goroutines; file system calls

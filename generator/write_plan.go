@@ -205,9 +205,10 @@ func tempNamer() func() string {
 }
 
 // removeTempDir deletes what a killed render left in one of its staging
-// directories: generated files and temporary files, then the directories
-// that are left empty. Anything else, and the directories holding it,
-// stays.
+// directories: generated files, temporary files and files cut short
+// before the end of their header (a render killed between creating a file
+// and writing it leaves it empty), then the directories that are left
+// empty. Anything else, and the directories holding it, stays.
 func removeTempDir(dir string) error {
 	var dirs []string
 	err := filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
@@ -219,9 +220,11 @@ func removeTempDir(dir string) error {
 		case e.Type().IsRegular():
 			ours := isTempName(e.Name())
 			if !ours {
-				if ours, err = fileIsGenerated(p); err != nil {
+				head, err := readHead(p)
+				if err != nil {
 					return err
 				}
+				ours = IsGenerated(head) || isCutHeader(head)
 			}
 			if ours {
 				return os.Remove(p)
@@ -236,4 +239,12 @@ func removeTempDir(dir string) error {
 		os.Remove(dirs[i]) // fails, and stays, when not empty
 	}
 	return nil
+}
+
+// isCutHeader reports whether head, a whole file shorter than maxHeaderLen,
+// holds nothing but the start of one of fleiogen's headers: a file a
+// killed render created and had not written yet, or not to its end.
+func isCutHeader(head []byte) bool {
+	return len(head) < maxHeaderLen &&
+		(strings.HasPrefix(Header, string(head)) || strings.HasPrefix(MarkdownHeader, string(head)))
 }

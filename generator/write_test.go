@@ -269,6 +269,13 @@ func TestWriteCleansAKilledRendersStagingDirectory(t *testing.T) {
 	writeFile(t, root, "components/fleio/.fleiogen-77-3.tmp/app/.fleiogen-77-9.tmp", []byte("trunc"))
 	writeFile(t, root, "components/fleio/.fleiogen-77-4.tmp/config/mine.yaml", []byte("not: generated\n"))
 	writeFile(t, root, "components/fleio/.fleiogen-77-4.tmp/config/gen.yaml", gen("x: 1\n"))
+	// killed between creating a file and writing it, or within its header
+	writeFile(t, root, "components/fleio/.fleiogen-77-5.tmp/app/staging/kustomization.yaml", nil)
+	writeFile(t, root, "components/fleio/.fleiogen-77-5.tmp/app/base/app.yaml", []byte(Header[:10]))
+	writeFile(t, root, "components/fleio/.fleiogen-77-5.tmp/README.md", []byte(MarkdownHeader[:20]))
+	// short files that are not the start of a header stay
+	writeFile(t, root, "components/fleio/.fleiogen-77-6.tmp/notes.yaml", []byte("x"))
+	writeFile(t, root, "components/fleio/.fleiogen-77-6.tmp/hash.yaml", []byte("# Code"+" mine\n"))
 	if _, err := Write(root, []File{{Path: "components/fleio/a/kustomization.yaml", Data: gen("k: 1\n")}}); err != nil {
 		t.Fatal(err)
 	}
@@ -280,6 +287,14 @@ func TestWriteCleansAKilledRendersStagingDirectory(t *testing.T) {
 	}
 	if exists(root, "components/fleio/.fleiogen-77-4.tmp/config/gen.yaml") {
 		t.Error("a generated file in a staging directory was kept")
+	}
+	if exists(root, "components/fleio/.fleiogen-77-5.tmp") {
+		t.Error("a staging directory holding only empty or cut-short files was kept")
+	}
+	for _, p := range []string{"notes.yaml", "hash.yaml"} {
+		if !exists(root, "components/fleio/.fleiogen-77-6.tmp/"+p) {
+			t.Errorf("%s, a short file that does not start like fleiogen's header, was deleted", p)
+		}
 	}
 	if !exists(root, "components/fleio/a/kustomization.yaml") {
 		t.Error("the render did not complete")
