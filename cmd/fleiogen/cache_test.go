@@ -123,6 +123,9 @@ func TestRenderCacheNeverChangesTheResult(t *testing.T) {
 
 // TestMain keeps the tests' render cache out of the user's cache directory.
 func TestMain(m *testing.M) {
+	if os.Getenv(runMainEnv) == "1" { // a real fleiogen process, for TestKilledRenderIsCompletedByTheNext
+		main()
+	}
 	dir, err := os.MkdirTemp("", "fleiogen-test-cache-")
 	if err != nil {
 		panic(err)

@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runMainEnv, when set, makes the test binary run fleiogen's main instead
+// of the tests, so that a test can start a real fleiogen process.
+const runMainEnv = "FLEIOGEN_TEST_RUN_MAIN"
+
+// TestKilledRenderIsCompletedByTheNext kills a real "fleiogen render"
+// process at several moments (before, during and after its writes) and
+// checks that the next render leaves no temporary file or directory and a
+// tree byte for byte equal to a render that was never interrupted. Where
+// the kill lands varies from run to run; what is checked holds wherever
+// it lands.
+func TestKilledRenderIsCompletedByTheNext(t *testing.T) {
+	specs := filepath.Join(t.TempDir(), "specs")
+	copyDir(t, "../../examples/fleet", specs)
+	writeMore := func(dir, version string) {
+		var b strings.Builder
+		for i := range 80 {
+			fmt.Fprintf(&b, `---
+apiVersion: k8s.fleio.com/v1
+kind: FleioDeployment
+metadata: {name: k%03d, namespace: billing}
+spec:
+  version: %s
+  license: {uuid: lic-%03d}
+  databaseConnection: billing-db
+  redisConnection: billing-redis
+  adminCredentialsSecret: cloud-admin-credentials
+  domain: k%03d.example.com
+  enableBackups: %v
+`, i, version, i, i, i%2 == 0)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "billing", "more.yaml"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeMore(specs, "2025.06.1")
+	// the same fleet with every added deployment on a new release
+	specsB := filepath.Join(t.TempDir(), "specs")
+	copyDir(t, specs, specsB)
+	writeMore(specsB, "2025.06.2")
+
+	t.Setenv("FLEIOGEN_CACHE", t.TempDir())
+	var want []map[string][]byte
+	for _, dir := range []string{specs, specsB} {
+		out := filepath.Join(t.TempDir(), "want")
+		if code, _, stderr := run("render", "--no-cache", dir, "-o", out); code != ExitOK {
+			t.Fatalf("render: exit %d\n%s", code, stderr)
+		}
+		want = append(want, readTree(t, out))
+	}
+
+	for _, delay := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
+		t.Run(delay.String(), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			cache := t.TempDir()
+			t.Setenv("FLEIOGEN_CACHE", cache)
+			// into an empty directory, then over that tree with every
+			// deployment changed, so that both kinds of write (staging
+			// directories, files beside their targets) are cut
+			for round, dir := range []string{specs, specsB} {
+				cmd := exec.Command(os.Args[0], "render", dir, "-o", out)
+				cmd.Env = append(os.Environ(), runMainEnv+"=1")
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(delay)
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+
+				if code, _, stderr := run("render", dir, "-o", out); code != ExitOK {
+					t.Fatalf("round %d: the render after the kill: exit %d\n%s", round, code, stderr)
+				}
+				got := readTree(t, out)
+				for p := range got {
+					if strings.Contains(p, ".fleiogen-") {
+						t.Errorf("round %d: %s left behind", round, p)
+					} else if _, ok := want[round][p]; !ok {
+						t.Errorf("round %d: %s is not in an uninterrupted render", round, p)
+					}
+				}
+				for p, data := range want[round] {
+					if g, ok := got[p]; !ok {
+						t.Errorf("round %d: %s missing", round, p)
+					} else if !bytes.Equal(g, data) {
+						t.Errorf("round %d: %s differs from an uninterrupted render", round, p)
+					}
+				}
+			}
+		})
+	}
+}
+
+// readTree returns every file and directory under root, by slash path;
+// directories map to nil, so that a leftover empty directory is seen.
+func readTree(t *testing.T, root string) map[string][]byte {
+	t.Helper()
+	tree := map[string][]byte{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			tree[filepath.ToSlash(rel)+"/"] = nil
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		tree[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tree
+}
