@@ -167,3 +167,29 @@ func TestRenderCacheRefusesALinkedFile(t *testing.T) {
 		}
 	}
 }
+
+// TestUnusableRenderCacheIsNamed: a render cache that cannot be made (here
+// FLEIOGEN_CACHE names a path under a regular file) does not stop the
+// render, which renders everything and says why on stderr.
+func TestUnusableRenderCacheIsNamed(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("FLEIOGEN_CACHE", filepath.Join(file, "cache"))
+	out := t.TempDir()
+	code, _, stderr := run("render", "../../examples/fleet", "-o", out)
+	if code != ExitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "warning: no render cache, every FleioDeployment is rendered: ") || !strings.Contains(stderr, "FLEIOGEN_CACHE") {
+		t.Errorf("no warning naming the unusable cache:\n%s", stderr)
+	}
+	if _, err := os.Stat(filepath.Join(out, "clusters/prod-eu/runtime-info.yaml")); err != nil {
+		t.Errorf("the tree was not rendered: %v", err)
+	}
+	// --no-cache does not look for a cache, so it has nothing to warn about
+	if _, _, stderr := run("render", "--no-cache", "../../examples/fleet", "-o", out); strings.Contains(stderr, "warning") {
+		t.Errorf("--no-cache warned:\n%s", stderr)
+	}
+}

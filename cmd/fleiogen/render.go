@@ -61,7 +61,9 @@ everything; "fleiogen check" never uses the cache.`,
 			var cache *generator.RenderCache
 			if !o.noCache {
 				if cdir, err := generator.DefaultCacheDir(); err == nil {
-					cache, _ = generator.OpenRenderCache(cdir) // none: render everything
+					if cache, err = generator.OpenRenderCache(cdir); err != nil { // none: render everything
+						fmt.Fprintf(errOut, "warning: no render cache, every FleioDeployment is rendered: %v (set FLEIOGEN_CACHE to a writable directory, or pass --no-cache)\n", err)
+					}
 				}
 			}
 			var unchanged map[*generator.Deployment][]string
