@@ -11,16 +11,22 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// treeOf reads every file under root.
+// treeOf reads every file under root, by slash path, and lists every
+// directory as "<path>/" with no content, so that a leftover empty
+// directory is seen too.
 func treeOf(t *testing.T, root string) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || p == root {
 			return err
 		}
-		data, err := os.ReadFile(p)
 		rel, _ := filepath.Rel(root, p)
+		if d.IsDir() {
+			out[filepath.ToSlash(rel)+"/"] = ""
+			return nil
+		}
+		data, err := os.ReadFile(p)
 		out[filepath.ToSlash(rel)] = string(data)
 		return err
 	})

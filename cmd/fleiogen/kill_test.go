@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // runMainEnv, when set, makes the test binary run fleiogen's main instead
@@ -53,13 +53,13 @@ spec:
 	writeMore(specsB, "2025.06.2")
 
 	t.Setenv("FLEIOGEN_CACHE", t.TempDir())
-	var want []map[string][]byte
+	var want []map[string]string
 	for _, dir := range []string{specs, specsB} {
 		out := filepath.Join(t.TempDir(), "want")
 		if code, _, stderr := run("render", "--no-cache", dir, "-o", out); code != ExitOK {
 			t.Fatalf("render: exit %d\n%s", code, stderr)
 		}
-		want = append(want, readTree(t, out))
+		want = append(want, treeOf(t, out))
 	}
 
 	for _, delay := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
@@ -83,46 +83,11 @@ spec:
 				if code, _, stderr := run("render", dir, "-o", out); code != ExitOK {
 					t.Fatalf("round %d: the render after the kill: exit %d\n%s", round, code, stderr)
 				}
-				got := readTree(t, out)
-				for p := range got {
-					if strings.Contains(p, ".fleiogen-") {
-						t.Errorf("round %d: %s left behind", round, p)
-					} else if _, ok := want[round][p]; !ok {
-						t.Errorf("round %d: %s is not in an uninterrupted render", round, p)
-					}
-				}
-				for p, data := range want[round] {
-					if g, ok := got[p]; !ok {
-						t.Errorf("round %d: %s missing", round, p)
-					} else if !bytes.Equal(g, data) {
-						t.Errorf("round %d: %s differs from an uninterrupted render", round, p)
-					}
+				got := treeOf(t, out)
+				if diff := cmp.Diff(want[round], got); diff != "" {
+					t.Errorf("round %d: the tree, temporaries included, differs from an uninterrupted render (-want +got):\n%s", round, diff)
 				}
 			}
 		})
 	}
-}
-
-// readTree returns every file and directory under root, by slash path;
-// directories map to nil, so that a leftover empty directory is seen.
-func readTree(t *testing.T, root string) map[string][]byte {
-	t.Helper()
-	tree := map[string][]byte{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == root {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() {
-			tree[filepath.ToSlash(rel)+"/"] = nil
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		tree[filepath.ToSlash(rel)] = data
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tree
 }
