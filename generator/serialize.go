@@ -30,8 +30,8 @@ func hasHeader(data []byte, header string) bool {
 	return data[n] == '\n' || data[n] == '\r' && len(data) > n+1 && data[n+1] == '\n'
 }
 
-// HeaderOf returns the header fleiogen starts the file at path p with.
-func HeaderOf(p string) string {
+// headerOf returns the header fleiogen starts the file at path p with.
+func headerOf(p string) string {
 	if strings.HasSuffix(p, ".md") {
 		return MarkdownHeader
 	}
