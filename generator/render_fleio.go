@@ -184,6 +184,16 @@ func secretEnv(name, secret, key string, optional bool) corev1.EnvVar {
 	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{SecretKeyRef: ref}}
 }
 
+// databaseEnv names the database a Job writes to (host:port/name). The
+// host, port and name are otherwise only in settings.py, which the Jobs
+// read from a ConfigMap: without it, pointing a deployment at another
+// database would leave the Jobs' templates unchanged, so Flux would not
+// recreate them, and the new database would get no tables, admin user or
+// license while the app rolled onto it.
+func databaseEnv(d *Deployment) corev1.EnvVar {
+	return valueEnv("FLEIO_DATABASE", net.JoinHostPort(d.DB.Spec.Hostname, strconv.Itoa(int(d.DB.Spec.Port)))+"/"+d.DB.Spec.DatabaseName)
+}
+
 func valueEnv(name, value string) corev1.EnvVar { return corev1.EnvVar{Name: name, Value: value} }
 
 func pullSecrets(d *Deployment, service string) []corev1.LocalObjectReference {
@@ -333,7 +343,8 @@ func (r *renderer) setupDatabaseJob(d *Deployment) *batchv1.Job {
 	env := append(backendEnv(d),
 		secretEnv("FLEIO_ADMIN_USERNAME", d.Spec.AdminCredentialsSecret, "username", false),
 		secretEnv("FLEIO_ADMIN_PASSWORD", d.Spec.AdminCredentialsSecret, "password", false),
-		valueEnv("FLEIO_VERSION", d.Release.String()))
+		valueEnv("FLEIO_VERSION", d.Release.String()),
+		databaseEnv(d))
 	spec := corev1.PodSpec{
 		ImagePullSecrets: pullSecrets(d, "backend"),
 		Volumes:          vols,
@@ -360,7 +371,8 @@ func (r *renderer) setLicenseJob(d *Deployment) *batchv1.Job {
 	env := append(backendEnv(d),
 		valueEnv("FLEIO_LICENSE_UUID", d.Spec.License.UUID),
 		secretEnv("FLEIO_LICENSE_KEY", d.LicenseSecret, "key", false),
-		valueEnv("FLEIO_VERSION", d.Release.String()))
+		valueEnv("FLEIO_VERSION", d.Release.String()),
+		databaseEnv(d))
 	script, err := executeTemplate("set-license.sh.tmpl", map[string]string{"Command": r.m.SetLicense})
 	if err != nil && r.err == nil {
 		r.err = err

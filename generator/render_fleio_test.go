@@ -2,8 +2,13 @@ package generator
 
 import (
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	batchv1 "k8s.io/api/batch/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // TestPyTemplateFuncShortcuts: the "py" template function's shortcuts
@@ -37,5 +42,45 @@ func TestFrontendConfigKeepsNumbers(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("%s missing from\n%s", want, out)
 		}
+	}
+}
+
+// TestDatabaseChangeRerunsItsJobs: pointing a deployment at another
+// database changes the pod templates of its setup-database and set-license
+// Jobs. Flux recreates a Job (force) only when its template changes, and
+// the new database needs its tables, admin user and license.
+func TestDatabaseChangeRerunsItsJobs(t *testing.T) {
+	edits := map[string]func(*FleioDbConnection){
+		"hostname":     func(c *FleioDbConnection) { c.Spec.Hostname = "other-" + c.Spec.Hostname },
+		"port":         func(c *FleioDbConnection) { c.Spec.Port++ },
+		"databaseName": func(c *FleioDbConnection) { c.Spec.DatabaseName += "_new" },
+	}
+	for _, field := range sortedKeys(edits) {
+		t.Run(field, func(t *testing.T) {
+			m, before := renderDir(t, filepath.Join(repoRoot, "examples", "fleet"))
+			d := m.Deployments[0]
+			edits[field](d.DB)
+			after, err := Render(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			old, cur := filesMap(before), filesMap(after)
+			for _, stage := range []string{"database", "license"} {
+				p := "components/fleio/" + d.Namespace + "/" + d.Name + "/" + stage + "/job.yaml"
+				if old[p] == "" {
+					t.Fatalf("%s not rendered", p)
+				}
+				var a, b batchv1.Job
+				if err := yaml.Unmarshal([]byte(old[p]), &a); err != nil {
+					t.Fatal(err)
+				}
+				if err := yaml.Unmarshal([]byte(cur[p]), &b); err != nil {
+					t.Fatal(err)
+				}
+				if cmp.Equal(a.Spec.Template, b.Spec.Template) {
+					t.Errorf("%s: changing the database's %s leaves Job %s's pod template as it was", p, field, a.Name)
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 # Create or update Fleio's tables, then create the admin user if missing.
 set -eu
 cd /var/webapps/fleio/project
+echo "setup-database: Fleio $FLEIO_VERSION, database $FLEIO_DATABASE"
 python3 manage.py migrate --noinput
 python3 manage.py shell <<'PY'
 import os
