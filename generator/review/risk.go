@@ -20,6 +20,7 @@ const (
 	RiskImmutableSelector = "immutable-selector"
 	RiskImmutablePVC      = "immutable-pvc"
 	RiskImmutableService  = "immutable-service"
+	RiskPVCResize         = "pvc-resize"
 	RiskDependency        = "dependency"
 	RiskUnpromoted        = "unpromoted"
 	RiskSecret            = "secret"
@@ -36,6 +37,7 @@ var Risks = []RiskInfo{
 	{RiskImmutableSelector, "a Deployment's (StatefulSet's, DaemonSet's) selector changes: the apply fails"},
 	{RiskImmutablePVC, "a PVC's storage class, access modes or volume mode change, or its size decreases: the apply fails"},
 	{RiskImmutableService, "a Service's clusterIP changes: the apply fails"},
+	{RiskPVCResize, "a PVC's size grows: the apply fails unless the claim is bound and its storage class allows volume expansion"},
 	{RiskDependency, "a Kustomization's dependsOn changes, points to a Kustomization that does not exist, or a stage chain breaks or loops"},
 	{RiskUnpromoted, "a change is not what the main branch gives that cluster: it would reach the cluster without having been on main"},
 	{RiskSecret, "plain-text secret material appears: a Secret with data in git, or a literal env value or setting named like a password or key"},
@@ -232,8 +234,13 @@ func (rc *riskCollector) immutable(k *fluxbuild.Kustomization, b, h *fluxbuild.O
 		bs, _ := get(bc, "spec", "resources", "requests", "storage").(string)
 		hs, _ := get(hc, "spec", "resources", "requests", "storage").(string)
 		if bq, err := resource.ParseQuantity(bs); err == nil {
-			if hq, err := resource.ParseQuantity(hs); err == nil && hq.Cmp(bq) < 0 {
-				what = append(what, fmt.Sprintf("the size decreases from %s to %s", bs, hs))
+			if hq, err := resource.ParseQuantity(hs); err == nil {
+				switch hq.Cmp(bq) {
+				case -1:
+					what = append(what, fmt.Sprintf("the size decreases from %s to %s", bs, hs))
+				case 1:
+					rc.add(RiskPVCResize, k.ID(), id, "the size grows from %s to %s: the API server accepts it only once the claim is bound and only if its storage class has allowVolumeExpansion: true; otherwise the apply fails and the later stages wait", bs, hs)
+				}
 			}
 		}
 		if len(what) > 0 {

@@ -117,9 +117,17 @@ func TestRiskImmutableSelector(t *testing.T) {
 
 func TestRiskImmutablePVC(t *testing.T) {
 	r := newFleetRepo(t, false)
-	// Growing a volume is allowed.
+	// Growing a volume is allowed where the class allows it: flagged, not
+	// immutable.
 	r.edit("specs/fleet.yaml", "compiled: 4Gi", "compiled: 8Gi")
-	wantRisks(t, r.compare("main", "", false, Options{}))
+	grow := r.compare("main", "", false, Options{})
+	wantRisks(t, grow,
+		"pvc-resize prod-eu PersistentVolumeClaim billing/fleio-cloud-compiled-pvc",
+		"pvc-resize prod-eu PersistentVolumeClaim hosting/fleio-panel-compiled-pvc")
+	if !strings.Contains(messages(grow), "the size grows from 4Gi to 8Gi") {
+		t.Errorf("no size growth in the messages:\n%s", messages(grow))
+	}
+	r.edit("specs/fleet.yaml", "compiled: 8Gi", "compiled: 4Gi")
 	// Another storage class and a smaller backups volume are not.
 	r.edit("specs/fleet.yaml", "className: fast-ssd", "className: premium-ssd")
 	r.edit("specs/fleet.yaml", "databaseBackups: 100Gi", "databaseBackups: 50Gi")
