@@ -60,13 +60,19 @@ func (r *renderer) cluster(c *ClusterModel) {
 	if c.CertManager == CertManagerInstall {
 		platform = append(platform, fluxKustomization(PlatformCertManager, FluxSystem, ksOptions{
 			Path: "./components/platform/cert-manager", SourceName: FluxSystem, ServiceAccount: ClusterReconciler,
-			Wait: true, Timeout: 10 * time.Minute, Interval: time.Hour,
+			Wait: true, Timeout: 10 * time.Minute, Interval: time.Hour, Substitute: true,
 			Labels: managedLabels(nil),
 		}))
 	}
+	// No wait on the issuers: kstatus reads a ClusterIssuer's Ready
+	// condition, and one deployment's ACME account failing (a bad email,
+	// a rate limit) would hold back every tenant of the cluster. The
+	// deployment's own Certificate, health-checked by its app stage, shows
+	// its issuer's trouble there. What the tenants need from this stage is
+	// the order: cert-manager's CRDs, then the issuers, then Certificates.
 	issuers := ksOptions{
 		Path: "./components/platform/issuers/" + c.Name, SourceName: FluxSystem, ServiceAccount: ClusterReconciler,
-		Wait: true, Timeout: 5 * time.Minute, Interval: time.Hour,
+		Timeout: 5 * time.Minute, Interval: time.Hour, Substitute: true,
 		Labels: managedLabels(nil),
 	}
 	if c.CertManager == CertManagerInstall {
@@ -120,11 +126,17 @@ func (r *renderer) platform() {
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Namespace"},
 			ObjectMeta: metav1.ObjectMeta{Name: "cert-manager", Labels: managedLabels(nil), Annotations: map[string]string{pruneAnnotation: disabled}},
 		}
+		// The source and the release are the cluster admin's, in
+		// flux-system, and the release names helm-controller's own account
+		// (bound to cluster-admin by Flux's install): under the
+		// multi-tenancy lockdown helm-controller runs with
+		// --default-service-account, and a release that names no account
+		// would impersonate one that cannot create cert-manager's CRDs.
 		// Kept when a cluster switches to certManager: existing: pruning
 		// the HelmRelease would uninstall cert-manager under every tenant's
 		// Certificates.
 		keep := func(name string) metav1.ObjectMeta {
-			m := meta2(name, "cert-manager", managedLabels(nil))
+			m := meta2(name, FluxSystem, managedLabels(nil))
 			m.Annotations = map[string]string{pruneAnnotation: disabled}
 			return m
 		}
@@ -137,13 +149,17 @@ func (r *renderer) platform() {
 			TypeMeta:   metav1.TypeMeta{APIVersion: helmv2.GroupVersion.String(), Kind: helmv2.HelmReleaseKind},
 			ObjectMeta: keep("cert-manager"),
 			Spec: helmv2.HelmReleaseSpec{
-				Interval: metav1.Duration{Duration: time.Hour},
+				Interval:           metav1.Duration{Duration: time.Hour},
+				ServiceAccountName: "helm-controller",
+				ReleaseName:        "cert-manager",
+				TargetNamespace:    "cert-manager",
+				StorageNamespace:   "cert-manager",
 				Chart: &helmv2.HelmChartTemplate{Spec: helmv2.HelmChartTemplateSpec{
 					Chart: "cert-manager", Version: r.m.CertManager,
 					SourceRef: helmv2.CrossNamespaceObjectReference{Kind: sourcev1.HelmRepositoryKind, Name: "jetstack"},
 				}},
-				Install: &helmv2.Install{CRDs: helmv2.CreateReplace},
-				Upgrade: &helmv2.Upgrade{CRDs: helmv2.CreateReplace},
+				Install: &helmv2.Install{CRDs: helmv2.CreateReplace, Remediation: &helmv2.InstallRemediation{Retries: 3}},
+				Upgrade: &helmv2.Upgrade{CRDs: helmv2.CreateReplace, Remediation: &helmv2.UpgradeRemediation{Retries: 3}},
 				Values:  &apiextensionsv1.JSON{Raw: []byte(`{"crds":{"enabled":true,"keep":true}}`)},
 			},
 		}

@@ -430,7 +430,7 @@ func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
 // clusters/<name>.
 func fleioCluster(ctx context.Context, t *testing.T, fr *fleetRepo, cs clusterSpec, skip ...string) (*harness.Cluster, *harness.Recorder) {
 	t.Helper()
-	c := harness.Start(t, bins, harness.Options{Name: cs.Name, Repo: fr.Repo.Dir})
+	c := harness.Start(t, bins, harness.Options{Name: cs.Name, Repo: fr.Repo.Dir, HelmNoCrossNamespaceRefs: true, HelmDefaultServiceAccount: "default"})
 	c.Workloads.SetPolicy(fleioPolicy(c))
 	rec, err := c.Record(ctx)
 	if err != nil {

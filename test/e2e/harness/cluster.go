@@ -69,6 +69,13 @@ type Options struct {
 	// HelmRelease sourceRefs in another namespace, as helm-controller does
 	// with --no-cross-namespace-refs=true (which d1-fleet's bootstrap sets).
 	HelmNoCrossNamespaceRefs bool
+	// HelmDefaultServiceAccount makes the helm-controller stand-in check,
+	// with a SubjectAccessReview, that the account a HelmRelease names
+	// (or, naming none, this one in its namespace) may install a chart, as
+	// helm-controller impersonates it with --default-service-account
+	// (which d1-fleet's bootstrap sets). Empty: a HelmRelease that names no
+	// account runs as helm-controller itself.
+	HelmDefaultServiceAccount string
 }
 
 // Cluster is a running etcd + kube-apiserver + kube-controller-manager +
@@ -251,7 +258,7 @@ func (c *Cluster) start(opts Options) error {
 	if err != nil {
 		return err
 	}
-	c.Helm = newHelmStandIn(c, opts.HelmNoCrossNamespaceRefs)
+	c.Helm = newHelmStandIn(c, opts.HelmNoCrossNamespaceRefs, opts.HelmDefaultServiceAccount)
 	c.Workloads = newWorkloadStandIn(c, opts.Workloads)
 	for _, run := range []func(context.Context){c.Source.run, c.Helm.run, c.Workloads.run} {
 		c.wg.Add(1)
@@ -402,17 +409,21 @@ func (c *Cluster) installCRDs(ctx context.Context) error {
 	})
 }
 
-// fluxIdentity creates flux-system, the kustomize-controller ServiceAccount
-// bound to cluster-admin, and returns a token for it (TokenRequest API).
+// fluxIdentity creates flux-system, the kustomize-controller and
+// helm-controller ServiceAccounts bound to cluster-admin, and returns a
+// token for kustomize-controller's (TokenRequest API).
 func (c *Cluster) fluxIdentity(ctx context.Context) (string, error) {
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: FluxNamespace}}
 	if err := c.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
 		return "", err
 	}
-	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "kustomize-controller", Namespace: FluxNamespace}}
-	if err := c.Client.Create(ctx, sa); err != nil && !apierrors.IsAlreadyExists(err) {
-		return "", err
+	for _, name := range []string{"helm-controller", "kustomize-controller"} {
+		acct := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: FluxNamespace}}
+		if err := c.Client.Create(ctx, acct); err != nil && !apierrors.IsAlreadyExists(err) {
+			return "", err
+		}
 	}
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "kustomize-controller", Namespace: FluxNamespace}}
 	crb := &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: "cluster-reconciler-flux-system"},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "cluster-admin"},

@@ -9,6 +9,7 @@ import (
 
 	helmv2 "github.com/fluxcd/helm-controller/api/v2"
 	"github.com/fluxcd/pkg/apis/meta"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,10 +103,59 @@ rules:
 type HelmStandIn struct {
 	c                   *Cluster
 	noCrossNamespaceRef bool
+	defaultAccount      string
 }
 
-func newHelmStandIn(c *Cluster, noCross bool) *HelmStandIn {
-	return &HelmStandIn{c: c, noCrossNamespaceRef: noCross}
+func newHelmStandIn(c *Cluster, noCross bool, defaultAccount string) *HelmStandIn {
+	return &HelmStandIn{c: c, noCrossNamespaceRef: noCross, defaultAccount: defaultAccount}
+}
+
+// chartNeeds are what installing a chart like cert-manager's takes: its
+// CRDs and cluster RBAC, and its workloads in the release namespace ("" is
+// filled with it).
+var chartNeeds = []authorizationv1.ResourceAttributes{
+	{Verb: "create", Group: "apiextensions.k8s.io", Resource: "customresourcedefinitions"},
+	{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterroles"},
+	{Verb: "create", Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"},
+	{Verb: "create", Group: "apps", Resource: "deployments"},
+}
+
+// accountProblems asks the real API server (SubjectAccessReview) whether
+// the account helm-controller would impersonate for hr may install a chart:
+// hr's serviceAccountName, or with --default-service-account that account
+// in hr's namespace. With neither, helm-controller acts as itself.
+func (h *HelmStandIn) accountProblems(ctx context.Context, hr *helmv2.HelmRelease) []string {
+	sa := hr.Spec.ServiceAccountName
+	if sa == "" {
+		sa = h.defaultAccount
+	}
+	if sa == "" {
+		return nil
+	}
+	user := "system:serviceaccount:" + hr.Namespace + ":" + sa
+	var probs []string
+	for _, need := range chartNeeds {
+		attrs := need
+		if attrs.Resource == "deployments" {
+			attrs.Namespace = hr.GetReleaseNamespace()
+		}
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User: user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + hr.Namespace, "system:authenticated"},
+			ResourceAttributes: &attrs,
+		}}
+		if err := h.c.Client.Create(ctx, sar); err != nil {
+			probs = append(probs, fmt.Sprintf("checking what %s may do: %v", user, err))
+			break
+		}
+		if !sar.Status.Allowed {
+			where := "at cluster scope"
+			if attrs.Namespace != "" {
+				where = "in namespace " + attrs.Namespace
+			}
+			probs = append(probs, fmt.Sprintf("impersonating %s, which cannot %s %s.%s %s", user, attrs.Verb, attrs.Resource, attrs.Group, where))
+		}
+	}
+	return probs
 }
 
 func (h *HelmStandIn) logf(format string, args ...any) {
@@ -160,6 +210,7 @@ func (h *HelmStandIn) problems(ctx context.Context, hr *helmv2.HelmRelease) []st
 			}
 		}
 	}
+	probs = append(probs, h.accountProblems(ctx, hr)...)
 	var missing []string
 	for _, name := range ChartCRDs[chartName(hr)] {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
