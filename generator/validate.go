@@ -24,11 +24,21 @@ import (
 // get an 11-character suffix (52 characters in all).
 const maxNameLength = 52 - len("fleio--backup")
 
-// The messages for a setting that holds a secret.
+// Why a setting that holds a secret is refused, after what it holds.
 const (
-	backendSecret  = "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret"
-	frontendSecret = "looks like a secret: frontend settings are written to git, and served to every browser"
+	backendSecretWhy  = "settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret"
+	frontendSecretWhy = "frontend settings are written to git, and served to every browser"
 )
+
+// secretMessage is the message for a secret found in a setting: by its
+// name ("looks like a secret") or by its value ("holds a URL with a
+// password"), never quoting the value.
+func secretMessage(f secretFound, why string) string {
+	if f.Value == "" {
+		return "looks like a secret: " + why
+	}
+	return "holds " + f.Value + ": " + why
+}
 
 // maxSettingsSize bounds the user's part of a settings ConfigMap: 1 MiB,
 // less room for what fleiogen adds.
@@ -651,10 +661,10 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		case managedSettings[k]:
 			bad("spec.settings."+k, "set by fleiogen (from the connections, the domain and the Secrets); it cannot be overridden")
 		case SecretSettingName(k, false):
-			bad("spec.settings."+k, backendSecret)
+			bad("spec.settings."+k, "%s", secretMessage(secretFound{}, backendSecretWhy))
 		default:
-			if p := secretInside(spec.Settings[k], false); p != "" {
-				bad("spec.settings."+k+p, backendSecret)
+			for _, f := range secretsInside(spec.Settings[k], false) {
+				bad("spec.settings."+k+f.Path, "%s", secretMessage(f, backendSecretWhy))
 			}
 		}
 		if _, err := pythonLiteral(spec.Settings[k]); err != nil {
@@ -672,9 +682,11 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 				} else if what, ok := managedFrontendKeys[k]; ok {
 					bad("spec.frontendSettings."+side+"."+k, "set by fleiogen (%s); it cannot be overridden", what)
 				} else if SecretSettingName(k, true) {
-					bad("spec.frontendSettings."+side+"."+k, frontendSecret)
-				} else if p := secretInside(set[k], true); p != "" {
-					bad("spec.frontendSettings."+side+"."+k+p, frontendSecret)
+					bad("spec.frontendSettings."+side+"."+k, "%s", secretMessage(secretFound{}, frontendSecretWhy))
+				} else {
+					for _, f := range secretsInside(set[k], true) {
+						bad("spec.frontendSettings."+side+"."+k+f.Path, "%s", secretMessage(f, frontendSecretWhy))
+					}
 				}
 			}
 		}

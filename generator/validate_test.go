@@ -123,6 +123,9 @@ func TestBadSpecs(t *testing.T) {
 		extra   map[string]string
 		// want are problem lines (or parts of them) that must all appear.
 		want []string
+		// absent must not appear anywhere in the problems: a secret value,
+		// or a follow-on problem of the one reported.
+		absent []string
 	}{
 		{
 			name:    "dangling redis reference with file, line and field",
@@ -284,6 +287,41 @@ func TestBadSpecs(t *testing.T) {
 				`spec.settings.EMAIL_HOST_PASSWORD: looks like a secret`,
 				`spec.settings: 1048658 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`,
 			},
+		},
+		{
+			name: "secrets by name and by value, never echoed",
+			billing: validBilling + `  settings:
+    FLEIO_LICENSE_KEY: zq1
+    LICENSE_KEY: zq2
+    SITE_EMAIL_HOST_PASSWORD: zq3
+    EMAIL_PASS: zq4
+    CACHES: {default: {LOCATION: "redis://:zq5@redis:6379/1", OPTIONS: {SITE_PASSWORD: zq6}}}
+    SENTRY_DSN: "https://pub:zq7@sentry.example.com/1"
+    SIGNING_PEM: "-----BEGIN RSA PRIVATE KEY-----\nzq8\n-----END RSA PRIVATE KEY-----\n"
+    PAYMENT: {stripe: [sk_live_zq9, rk_live_zq10]}
+    NOTIFY: "Bearer ghp_zq11 github_pat_zq12"
+    SLACK: [xoxb-zq13, xoxp-zq14]
+  frontendSettings:
+    enduser: {sentryDsn: "https://pub:zq15@sentry.example.com/1", chat: xoxb-zq16}
+`,
+			want: []string{
+				`specs/billing.yaml:36: spec.settings.FLEIO_LICENSE_KEY: looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret`,
+				`specs/billing.yaml:37: spec.settings.LICENSE_KEY: looks like a secret`,
+				`specs/billing.yaml:38: spec.settings.SITE_EMAIL_HOST_PASSWORD: looks like a secret`,
+				`specs/billing.yaml:39: spec.settings.EMAIL_PASS: looks like a secret`,
+				`specs/billing.yaml:40: spec.settings.CACHES.default.LOCATION: holds a URL with a password: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret`,
+				`specs/billing.yaml:40: spec.settings.CACHES.default.OPTIONS.SITE_PASSWORD: looks like a secret`,
+				`specs/billing.yaml:41: spec.settings.SENTRY_DSN: holds a URL with a password`,
+				`specs/billing.yaml:42: spec.settings.SIGNING_PEM: holds a PEM private key`,
+				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[0]: holds a Stripe secret key (sk_live_...)`,
+				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[1]: holds a Stripe restricted key (rk_live_...)`,
+				`specs/billing.yaml:44: spec.settings.NOTIFY: holds a GitHub token (ghp_...)`,
+				`specs/billing.yaml:45: spec.settings.SLACK[0]: holds a Slack token`,
+				`specs/billing.yaml:45: spec.settings.SLACK[1]: holds a Slack token`,
+				`specs/billing.yaml:47: spec.frontendSettings.enduser.chat: holds a Slack token (xoxb-... or xoxp-...): frontend settings are written to git, and served to every browser`,
+				`specs/billing.yaml:47: spec.frontendSettings.enduser.sentryDsn: holds a URL with a password: frontend settings are written to git`,
+			},
+			absent: []string{"zq"},
 		},
 		{
 			name:    "frontend settings fleiogen sets",
@@ -500,6 +538,11 @@ func TestBadSpecs(t *testing.T) {
 					t.Errorf("missing problem\n  %s\ngot:\n%v", w, err)
 				}
 			}
+			for _, a := range tc.absent {
+				if strings.Contains(err.Error(), a) {
+					t.Errorf("%q must not be reported:\n%v", a, err)
+				}
+			}
 		})
 	}
 }
@@ -701,13 +744,19 @@ func TestSecretSettingName(t *testing.T) {
 		"RECAPTCHA_SITE_KEY": false, "STRIPE_PUBLISHABLE_KEY": false, "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY": false, "PRIMARY_KEY": false,
 		"PUBLIC_KEY": false, "PASSWORD_HASHERS": false, "AUTH_PASSWORD_VALIDATORS": false, "PASSWORD_RESET_TIMEOUT": false,
 		"CACHE_MIDDLEWARE_KEY_PREFIX": false, "SESSION_COOKIE_AGE": false, "TOKEN_EXPIRY_DAYS": false, "key": false, "secret": false,
+		// a license key is a secret; "public", "publishable" and "site"
+		// exempt only the word they qualify; "pass" after another word
+		"FLEIO_LICENSE_KEY": true, "LICENSE_KEY": true, "SITE_EMAIL_HOST_PASSWORD": true, "SITE_PASSWORD": true, "PUBLIC_API_TOKEN": true,
+		"PUBLISHABLE_SECRET_KEY": true, "EMAIL_PASS": true, "pass": false, "SITE_KEY": false, "recaptchaPublicKey": false, "PUBLIC_TOKEN": false,
+		"LICENSE_UUID": false, "SITE_URL": false,
 	} {
 		if got := SecretSettingName(name, false); got != want {
 			t.Errorf("SecretSettingName(%q) = %v, want %v", name, got, want)
 		}
 	}
 	// Served to every browser anyway: tokens and API keys are not refused.
-	for name, want := range map[string]bool{"googleMapsApiKey": false, "recaptchaSiteKey": false, "apiToken": false, "adminPassword": true, "privateKey": true} {
+	for name, want := range map[string]bool{"googleMapsApiKey": false, "recaptchaSiteKey": false, "apiToken": false, "adminPassword": true, "privateKey": true,
+		"licenseKey": true, "siteAdminPassword": true, "adminPass": true, "pass": false, "publicKey": false} {
 		if got := SecretSettingName(name, true); got != want {
 			t.Errorf("SecretSettingName(%q, browser) = %v, want %v", name, got, want)
 		}
@@ -715,7 +764,7 @@ func TestSecretSettingName(t *testing.T) {
 }
 
 func TestSecretsInsideSettings(t *testing.T) {
-	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    CACHES: {default: {OPTIONS: {PASSWORD: hunter2}}}\n    PASSWORD_HASHERS: [a, b]\n  frontendSettings:\n    enduser: {auth: {adminPassword: x}, googleMapsApiKey: k}\n", 1)
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    CACHES: {default: {OPTIONS: {PASSWORD: hunter2}}}\n    PASSWORD_HASHERS: [a, b]\n    RECAPTCHA_SITE_KEY: k1\n    STRIPE_PUBLISHABLE_KEY: pk_live_k2\n    PUBLIC_KEY: k3\n    SENTRY_DSN: \"https://pub@sentry.example.com/1\"\n    CACHE_URL: \"redis://redis:6379/1\"\n    DOCS: \"https://host:8080/a@b\"\n    SKU: task_live_1\n  frontendSettings:\n    enduser: {auth: {adminPassword: x}, googleMapsApiKey: k}\n", 1)
 	fleet := edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com/fleet.git?token=abc")
 	err := loadAndValidate(map[string]string{"fleet.yaml": fleet, "billing.yaml": billing})
 	if err == nil {
@@ -726,7 +775,7 @@ func TestSecretsInsideSettings(t *testing.T) {
 			t.Errorf("missing %q in:\n%v", w, err)
 		}
 	}
-	for _, a := range []string{"PASSWORD_HASHERS", "googleMapsApiKey"} {
+	for _, a := range []string{"PASSWORD_HASHERS", "googleMapsApiKey", "RECAPTCHA_SITE_KEY", "STRIPE_PUBLISHABLE_KEY", "PUBLIC_KEY", "SENTRY_DSN", "CACHE_URL", "DOCS", "SKU"} {
 		if strings.Contains(err.Error(), a) {
 			t.Errorf("%s refused:\n%v", a, err)
 		}
