@@ -31,7 +31,15 @@ type Source struct {
 	Line int
 	// bad are the field paths Load reported problems at.
 	bad []string
+	// nulls are the field paths whose value is empty or null ("key:",
+	// "key: ~"), which decoding turns into a zero value.
+	nulls map[string]bool
 }
+
+// nullAt reports whether the value at field path p was written empty or
+// null: decoding gives such a value its type's zero, which validation
+// would otherwise take as written.
+func (s *Source) nullAt(p string) bool { return s.nulls[p] }
 
 // reported reports whether Load reported a problem at field, inside it, or
 // at a field that holds it.
@@ -645,6 +653,10 @@ func nodeToValue(n *yaml.Node, p string, src *Source, budget *int, depth int) (a
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
 		case "!!null":
+			if src.nulls == nil {
+				src.nulls = map[string]bool{}
+			}
+			src.nulls[p] = true
 			return nil, nil
 		case "!!bool":
 			var b bool

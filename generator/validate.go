@@ -387,6 +387,8 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 		switch {
 		case !known[svc]:
 			v.at(f, p+".replicas."+svc, "unknown service (allowed: %s)", strings.Join(Services, ", "))
+		case v.specs.SourceOf(f).nullAt(p + ".replicas." + svc):
+			v.at(f, p+".replicas."+svc, "empty (null): write a number of replicas, 0 to 100 (celerybeat: 1), or remove the entry for the default, 1")
 		case svc == "celerybeat" && n != 1:
 			v.at(f, p+".replicas."+svc, "celerybeat is Celery's scheduler and must run exactly one replica, got %d", n)
 		case n < 0 || n > 100:

@@ -391,6 +391,16 @@ func TestBadSpecs(t *testing.T) {
 			},
 		},
 		{
+			name:  "empty and null replica counts",
+			fleet: validFleet + "      replicas:\n        backend:\n        web: ~\n        celery: null\n        frontend: 2\n",
+			want: []string{
+				`specs/fleet.yaml:19: spec.environments[0].replicas.backend: empty (null): write a number of replicas, 0 to 100 (celerybeat: 1), or remove the entry for the default, 1`,
+				`specs/fleet.yaml:20: spec.environments[0].replicas.web: empty (null)`,
+				`specs/fleet.yaml:21: spec.environments[0].replicas.celery: empty (null)`,
+			},
+			absent: []string{"replicas.frontend"},
+		},
+		{
 			name:  "ACME email required for public hosts",
 			fleet: strings.Replace(validFleet, "      acme:\n        email: ops@example.com\n", "", 1),
 			want:  []string{`spec.environments[0].acme.email: required: cluster "staging" requests a Let's Encrypt certificate for cloud.example.com`},
