@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -86,6 +87,9 @@ var (
 	imageRe = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 	// branchRe accepts what git check-ref-format accepts for a branch, minus
 	// a few rarely used characters.
+	// repoSchemeRe is the scheme part of the GitRepository CRD's URL
+	// pattern, ^(http|https|ssh)://.*$, which is case-sensitive.
+	repoSchemeRe      = regexp.MustCompile(`^(http|https|ssh)://`)
 	branchRe          = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]*$`)
 	reservedNamespace = map[string]bool{"flux-system": true, "kube-system": true, "kube-public": true, "kube-node-lease": true, "cert-manager": true, "default": true}
 	cronParser        = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -255,6 +259,36 @@ func (v *validator) validate() *Model {
 	return m
 }
 
+// redactUserinfo returns a URL with what is between "://" and the "@"
+// that ends its userinfo replaced by "<credentials>", unless that is only
+// an SSH user name (ssh://git@host): a message may quote the URL, but not
+// a password or token in it.
+func redactUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 || strings.EqualFold(raw[:i], "ssh") && !strings.Contains(rest[:at], ":") {
+		return raw
+	}
+	return raw[:i+3] + "<credentials>" + rest[at:]
+}
+
+// atoiOr returns s as an int, or def when it is not one (or too large).
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -263,18 +297,26 @@ func orDefault(s, def string) string {
 }
 
 func (v *validator) fleet(f *Fleet, m *Model) {
-	u, err := url.Parse(f.Spec.Repository.URL)
+	raw := f.Spec.Repository.URL
+	u, err := url.Parse(raw)
+	shown := redactUserinfo(raw) // the URL as messages quote it
 	switch {
-	case f.Spec.Repository.URL == "":
+	case raw == "":
 		v.at(f, "spec.repository.url", "required: the fleet Git repository Flux reads")
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh"):
-		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", f.Spec.Repository.URL)
+	case strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		v.at(f, "spec.repository.url", "%q holds a space or control character, which a Git URL cannot hold (percent-encode it, such as %%20 for a space)", shown)
+	case err == nil && u.Host != "" && !repoSchemeRe.MatchString(raw) && (u.Scheme == "https" || u.Scheme == "http" || u.Scheme == "ssh"):
+		v.at(f, "spec.repository.url", "%q: write the scheme in lower case (%s://): the GitRepository's URL pattern is case-sensitive", shown, u.Scheme)
+	case err != nil || u.Host == "" || !repoSchemeRe.MatchString(raw):
+		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", shown)
+	case u.Port() != "" && len(validation.IsValidPortNum(atoiOr(u.Port(), 0))) > 0:
+		v.at(f, "spec.repository.url", "%q: port %s is not a valid port (1 to 65535)", shown, u.Port())
 	case u.User != nil && (u.Scheme != "ssh" || func() bool { _, set := u.User.Password(); return set }()):
 		v.at(f, "spec.repository.url", "credentials in the URL would be written to git in every tenant's GitRepository; remove them and put them in the Secret spec.repository.secretRef names (flux create secret git)")
 	case u.RawQuery != "" || u.Fragment != "":
-		v.at(f, "spec.repository.url", "%q has a query or fragment; a Git URL has neither (credentials belong in spec.repository.secretRef)", f.Spec.Repository.URL)
-	case strings.Contains(f.Spec.Repository.URL, "$"):
-		v.at(f, "spec.repository.url", "%q holds a $, which Flux would read as a ${...} variable", f.Spec.Repository.URL)
+		v.at(f, "spec.repository.url", "%q has a query or fragment; a Git URL has neither (credentials belong in spec.repository.secretRef)", shown)
+	case strings.Contains(raw, "$"):
+		v.at(f, "spec.repository.url", "%q holds a $, which Flux would read as a ${...} variable", shown)
 	}
 	v.secretName(f, "spec.repository.secretRef", f.Spec.Repository.SecretRef, false)
 	if ns := f.Spec.DefaultNamespace; ns != "" {

@@ -275,6 +275,32 @@ func TestBadSpecs(t *testing.T) {
 			want:  []string{`specs/fleet.yaml:7: spec.repository.url: credentials in the URL would be written to git`},
 		},
 		{
+			name:  "an upper-case scheme in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "HTTPS://git.example.com/fleet.git"),
+			want:  []string{`specs/fleet.yaml:7: spec.repository.url: "HTTPS://git.example.com/fleet.git": write the scheme in lower case (https://): the GitRepository's URL pattern is case-sensitive`},
+		},
+		{
+			name:   "an upper-case scheme and credentials: the message does not quote them",
+			fleet:  edit(t, validFleet, "https://git.example.com/fleet.git", "Https://bot:zqtoken@git.example.com/fleet.git"),
+			want:   []string{`spec.repository.url: "Https://<credentials>@git.example.com/fleet.git": write the scheme in lower case`},
+			absent: []string{"zq"},
+		},
+		{
+			name:  "port 0 in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com:0/fleet.git"),
+			want:  []string{`specs/fleet.yaml:7: spec.repository.url: "https://git.example.com:0/fleet.git": port 0 is not a valid port (1 to 65535)`},
+		},
+		{
+			name:  "a port over 65535 in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "ssh://git@git.example.com:99999/fleet.git"),
+			want:  []string{`spec.repository.url: "ssh://git@git.example.com:99999/fleet.git": port 99999 is not a valid port (1 to 65535)`},
+		},
+		{
+			name:  "a space in the repository URL",
+			fleet: edit(t, validFleet, "url: https://git.example.com/fleet.git", `url: "https://git.example.com/my fleet.git"`),
+			want:  []string{`spec.repository.url: "https://git.example.com/my fleet.git" holds a space or control character, which a Git URL cannot hold (percent-encode it, such as %20 for a space)`},
+		},
+		{
 			name:  "a variable in the repository URL",
 			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com/${X}/fleet.git"),
 			want:  []string{`spec.repository.url: "https://git.example.com/${X}/fleet.git" holds a $`},
