@@ -808,6 +808,11 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 						idx := envIndex(f, c.Env.Name)
 						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
 							host, d.Namespace, d.Name, c.Name, label, len(label))
+					} else if !isLocalHost(host) && !strings.Contains(host, ".") {
+						obj, field := hostSource(f, c, v.findDeployment(d))
+						v.at(obj, field, "gives host %q for FleioDeployment %s/%s on cluster %q: a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; "+
+							"use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[%d].hostTemplate), or localhost, a .localhost or a .local name for a self-signed certificate",
+							host, d.Namespace, d.Name, c.Name, envIndex(f, c.Env.Name))
 					} else {
 						hosts.check(served{host: host, d: d, c: c})
 					}
@@ -958,6 +963,19 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return 0
+}
+
+// hostSource returns the object and field that make cluster c's host for
+// a deployment: spec.domain when the template is "{domain}", the
+// cluster's domain when it is "{clusterDomain}", else the template.
+func hostSource(f *Fleet, c *ClusterModel, fd *FleioDeployment) (any, string) {
+	switch c.Env.HostTemplate {
+	case "{domain}":
+		return fd, "spec.domain"
+	case "{clusterDomain}":
+		return f, fmt.Sprintf("spec.clusters[%d].domain", clusterIndex(f, c.Name))
+	}
+	return f, fmt.Sprintf("spec.environments[%d].hostTemplate", envIndex(f, c.Env.Name))
 }
 
 // longLabel returns the first label of host over the 63 characters DNS

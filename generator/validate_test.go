@@ -499,6 +499,12 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/fleet.yaml:21: spec.environments[0].hostTemplate: gives "cloud.billing.staging.example.com" for FleioDeployment billing/cloud on cluster "staging", and cluster "prod" serves it for FleioDeployment hosting/cloud`},
 		},
 		{
+			name:  "a host template that gives a single DNS label, which ACME refuses",
+			fleet: validFleet + "      hostTemplate: \"{name}\"\n",
+			want: []string{`specs/fleet.yaml:18: spec.environments[0].hostTemplate: gives host "cloud" for FleioDeployment billing/cloud on cluster "staging": a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; ` +
+				`use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[0].hostTemplate), or localhost, a .localhost or a .local name for a self-signed certificate`},
+		},
+		{
 			name:  "host template placeholder",
 			fleet: validFleet + "      hostTemplate: \"{name}.{zone}\"\n",
 			want:  []string{`spec.environments[0].hostTemplate: unknown placeholder {zone}`},
@@ -591,9 +597,10 @@ func TestDistinctHostsPass(t *testing.T) {
 		return edit(t, validFleet, "  environments:\n", "    - name: staging-2\n      environment: staging\n      branch: main\n      domain: "+domain2+"\n      tenants: [billing]\n  environments:\n")
 	}
 	for name, files := range map[string]map[string]string{
-		"two deployments, two domains":  {"fleet.yaml": validFleet, "billing.yaml": validBilling + secondDeployment("panel", "panel.example.com")},
-		"two clusters, {clusterDomain}": {"fleet.yaml": twoClusters("staging2.example.com") + "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n", "billing.yaml": validBilling},
-		"localhost on two clusters":     {"fleet.yaml": twoClusters("staging2.example.com"), "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: localhost")},
+		"two deployments, two domains":      {"fleet.yaml": validFleet, "billing.yaml": validBilling + secondDeployment("panel", "panel.example.com")},
+		"two clusters, {clusterDomain}":     {"fleet.yaml": twoClusters("staging2.example.com") + "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n", "billing.yaml": validBilling},
+		"a .localhost name from a template": {"fleet.yaml": validFleet + "      hostTemplate: \"{name}.localhost\"\n", "billing.yaml": validBilling},
+		"localhost on two clusters":         {"fleet.yaml": twoClusters("staging2.example.com"), "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: localhost")},
 	} {
 		if err := loadAndValidate(files); err != nil {
 			t.Errorf("%s: refused:\n%v", name, err)
