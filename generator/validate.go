@@ -614,9 +614,9 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		}
 		d.Release = Release{Year: y, Month: mo, Patch: pa}
 	}
-	if spec.License.Key != "" {
+	if spec.License.Key != "" || v.specs.SourceOf(fd).has(licenseKeyField) {
 		secret := orDefault(spec.License.KeySecret, d.ObjectName("license"))
-		bad("spec.license.key", "an inline license key would be committed to git; move it into a Secret and reference it: "+
+		bad(licenseKeyField, "an inline license key would be committed to git; move it into a Secret and reference it: "+
 			"kubectl create secret generic %s -n %s --from-literal=key=<license key>, then remove spec.license.key (spec.license.keySecret names the Secret; default %s)",
 			secret, d.Namespace, d.ObjectName("license"))
 	}

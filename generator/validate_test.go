@@ -143,6 +143,27 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`, `kubectl create secret generic fleio-cloud-license -n billing --from-literal=key=<license key>`},
 		},
 		{
+			name:    "a numeric inline license key is refused as any other, and not quoted",
+			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: 987654321987\n"),
+			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git; move it into a Secret`},
+			absent:  []string{"987654321987", "expected a string"},
+		},
+		{
+			name:    "an inline license key too large for a number",
+			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: 98765432198765432198765\n"),
+			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`},
+			absent:  []string{"98765432198765432198765", "not a valid integer"},
+		},
+		{
+			name:    "an inline license key that is a list, or empty",
+			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: [zq1, zq2]\n") + edit(t, secondDeployment("panel", "panel.example.com"), "    uuid: abc-123\n", "    uuid: abc-123\n    key:\n"),
+			want: []string{
+				`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`,
+				`specs/billing.yaml:45: spec.license.key: an inline license key would be committed to git`,
+			},
+			absent: []string{"zq", "expected a string"},
+		},
+		{
 			name:    "unknown field lists the allowed ones",
 			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  replicas: 3\n"),
 			want:    []string{`specs/billing.yaml:35: spec.replicas: unknown field (allowed: adminCredentialsSecret, advanced,`},
