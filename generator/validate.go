@@ -1,7 +1,6 @@
 package generator
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/mail"
@@ -41,18 +40,18 @@ func secretMessage(f secretFound, why string) string {
 	return "holds " + f.Value + ": " + why
 }
 
-// maxSettingsSize bounds the user's part of a settings ConfigMap: 1 MiB,
-// less room for what fleiogen adds.
+// maxSettingsSize bounds the settings as rendered: the user's lines of
+// settings.py in the backend-settings ConfigMap, and the two frontend JSON
+// files of the frontend-settings ConfigMap. 1 MiB (what Kubernetes allows
+// a ConfigMap's data), less room for what fleiogen adds: the rest of
+// settings.py, the data keys, a host longer than spec.domain.
 const maxSettingsSize = 1<<20 - 16<<10
 
-// settingsSize is about what settings take in a ConfigMap: their keys and
-// JSON values, with every $ doubled by escaping.
-func settingsSize(set map[string]json.RawMessage) int {
-	n := 0
-	for k, raw := range set {
-		n += len(k) + len(raw) + bytes.Count(raw, []byte("$")) + 8
-	}
-	return n
+// settingLineSize is the size of a setting's line in settings.py as
+// settings.py.tmpl renders it: "NAME = <literal>\n", every $ of the
+// literal doubled (escapeVars).
+func settingLineSize(name, literal string) int {
+	return len(name) + len(" = ") + len(literal) + strings.Count(literal, "$") + len("\n")
 }
 
 // managedSettings are the Django settings templates/settings.py.tmpl sets.
@@ -698,6 +697,7 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			d.Services = append(d.Services, s)
 		}
 	}
+	settingsBytes := 0 // the settings' lines of settings.py, as rendered
 	for _, k := range sortedKeys(spec.Settings) {
 		switch {
 		case !settingNameRe.MatchString(k):
@@ -711,12 +711,14 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 				bad("spec.settings."+k+f.Path, "%s", secretMessage(f, backendSecretWhy))
 			}
 		}
-		if _, err := pythonLiteral(spec.Settings[k]); err != nil {
+		if lit, err := pythonLiteral(spec.Settings[k]); err != nil {
 			bad("spec.settings."+k, "%v", err)
+		} else {
+			settingsBytes += settingLineSize(k, lit)
 		}
 	}
-	if n := settingsSize(spec.Settings); n > maxSettingsSize {
-		bad("spec.settings", "%d bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows", n)
+	if settingsBytes > maxSettingsSize {
+		bad("spec.settings", "%d bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows", settingsBytes)
 	}
 	if fs := spec.FrontendSettings; fs != nil {
 		for side, set := range map[string]map[string]json.RawMessage{"enduser": fs.Enduser, "staff": fs.Staff} {
@@ -734,7 +736,15 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 				}
 			}
 		}
-		if n := settingsSize(fs.Enduser) + settingsSize(fs.Staff); n > maxSettingsSize {
+		// The files as rendered (indented, escaped), the host being
+		// spec.domain: maxSettingsSize leaves room for a longer one.
+		n := 0
+		for _, side := range []string{"enduser", "staff"} {
+			if out, err := frontendConfig("https://"+spec.Domain, side, frontendExtra(d, side)); err == nil {
+				n += len(out)
+			}
+		}
+		if n > maxSettingsSize {
 			bad("spec.frontendSettings", "%d bytes: the frontend-settings ConfigMap would pass the 1 MiB Kubernetes allows", n)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 const validFleet = `apiVersion: fleiogen.io/v1alpha1
@@ -332,7 +333,7 @@ func TestBadSpecs(t *testing.T) {
 			want: []string{
 				`spec.settings.SECRET_KEY: set by fleiogen`,
 				`spec.settings.EMAIL_HOST_PASSWORD: looks like a secret`,
-				`spec.settings: 1048658 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`,
+				`spec.settings: 1048640 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`,
 			},
 		},
 		{
@@ -369,6 +370,18 @@ func TestBadSpecs(t *testing.T) {
 				`specs/billing.yaml:47: spec.frontendSettings.enduser.sentryDsn: holds a URL with a password: frontend settings are written to git`,
 			},
 			absent: []string{"zq"},
+		},
+		{
+			// the raw JSON is 600002 bytes; as a Python literal every ' is \'
+			name:    "settings whose Python literal passes 1 MiB",
+			billing: validBilling + "  settings:\n    QUOTES: \"" + strings.Repeat("'", 600000) + "\"\n",
+			want:    []string{`specs/billing.yaml:35: spec.settings: 1200012 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`},
+		},
+		{
+			// 40 KB of JSON, but indented 60 spaces deep in the file
+			name:    "frontend settings that pass 1 MiB once indented",
+			billing: validBilling + "  frontendSettings:\n    enduser:\n      deep: " + strings.Repeat("[", 30) + strings.Repeat("0, ", 20000) + "0" + strings.Repeat("]", 30) + "\n",
+			want:    []string{`specs/billing.yaml:35: spec.frontendSettings: `, ` bytes: the frontend-settings ConfigMap would pass the 1 MiB Kubernetes allows`},
 		},
 		{
 			name:    "frontend settings fleiogen sets",
@@ -856,6 +869,44 @@ func TestCredentialName(t *testing.T) {
 	} {
 		if got := CredentialName(name); got != want {
 			t.Errorf("CredentialName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestSettingLineSizeMatchesTheRender: the size validation counts for a
+// setting is what the setting adds to the rendered settings.py.
+func TestSettingLineSizeMatchesTheRender(t *testing.T) {
+	render := func(settings string) string {
+		t.Helper()
+		billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    A: 1\n"+settings, 1)
+		specs, err := Load(fstest.MapFS{"f.yaml": {Data: []byte(validFleet)}, "b.yaml": {Data: []byte(billing)}}, "specs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Validate(specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := renderSettings(m, m.Deployments[0], m.Environments["staging"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.backend.Data["settings"]
+	}
+	base := render("")
+	for _, value := range []string{`"it's \\ a $HOME"`, `{b: [1, 2.5, null, true], a: "x\ty\u00e9"}`, `"` + strings.Repeat("$'", 100) + `"`, `[]`} {
+		var raw any
+		if err := yaml.Unmarshal([]byte(value), &raw); err != nil {
+			t.Fatal(err)
+		}
+		js, _ := json.Marshal(raw)
+		lit, err := pythonLiteral(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(render("    B_SETTING: " + value + "\n"))
+		if want := len(base) + settingLineSize("B_SETTING", lit); got != want {
+			t.Errorf("B_SETTING: %s: rendered settings.py has %d bytes, validation counts %d", value, got, want)
 		}
 	}
 }
