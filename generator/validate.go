@@ -3,6 +3,7 @@ package generator
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -223,6 +224,7 @@ func (v *validator) validate() *Model {
 	// hasDeployment counts namespaces with a FleioDeployment, valid or not,
 	// so an invalid one is not also reported as missing.
 	hasDeployment := map[string]bool{}
+	shared := sharedStores{v: v, dbs: map[string]storeUser{}, redises: map[string]storeUser{}}
 	for _, fd := range s.Deployments {
 		metaOK := checkMeta(fd, KindFleioDeployment, fd.Metadata.Name, &fd.Metadata.Namespace)
 		if fd.Metadata.Namespace != "" { // after checkMeta gave it the Fleet's default
@@ -233,6 +235,9 @@ func (v *validator) validate() *Model {
 			metaOK = false
 		}
 		d := v.deployment(fd, m, dbs, redises)
+		if metaOK {
+			shared.check(fd, dbs, redises)
+		}
 		if !metaOK || d == nil {
 			continue
 		}
@@ -286,6 +291,58 @@ func atoiOr(s string, def int) int {
 		return def
 	}
 	return n
+}
+
+// storeUser is the first deployment that uses a database or a Redis
+// database, and the connection it uses it through.
+type storeUser struct {
+	fd   *FleioDeployment
+	conn string
+}
+
+// sharedStores refuses two FleioDeployments on one database, or on one
+// Redis database: through the same connection, or through connections with
+// the same host (in any case), port and database. Both would migrate and
+// write one schema, or share Celery's queues, each with its own secret
+// key. Whether they run on one cluster is not asked: a namespace's
+// connections are the same on every cluster that runs it. The second
+// deployment, in file order, is reported.
+type sharedStores struct {
+	v            *validator
+	dbs, redises map[string]storeUser // by host:port/database
+}
+
+func (sh *sharedStores) check(fd *FleioDeployment, dbs map[[2]string]*FleioDbConnection, redises map[[2]string]*FleioRedisConnection) {
+	ns := fd.Metadata.Namespace
+	if db := dbs[[2]string{ns, fd.Spec.DatabaseConnection}]; db != nil {
+		where := net.JoinHostPort(strings.ToLower(db.Spec.Hostname), strconv.Itoa(int(db.Spec.Port))) + "/" + db.Spec.DatabaseName
+		sh.use(sh.dbs, where, fd, "spec.databaseConnection", KindFleioDbConnection, db.Metadata.Name,
+			"database", "both would migrate and write the same schema, each with its own secret key; give each deployment a database of its own (spec.databaseName of its FleioDbConnection)")
+	}
+	if r := redises[[2]string{ns, fd.Spec.RedisConnection}]; r != nil {
+		id := r.Spec.DatabaseID
+		if n, err := strconv.Atoi(id); err == nil {
+			id = strconv.Itoa(n) // "00" is database 0
+		}
+		where := net.JoinHostPort(strings.ToLower(r.Spec.Hostname), strconv.Itoa(int(r.Spec.Port))) + "/" + id
+		sh.use(sh.redises, where, fd, "spec.redisConnection", KindFleioRedisConnection, r.Metadata.Name,
+			"Redis database", "both would use the same Celery queues and results, each running the other's tasks with its own secret key; give each deployment a Redis database of its own (spec.databaseId of its FleioRedisConnection)")
+	}
+}
+
+func (sh *sharedStores) use(users map[string]storeUser, where string, fd *FleioDeployment, field, kind, conn, what, why string) {
+	first, taken := users[where]
+	if !taken {
+		users[where] = storeUser{fd: fd, conn: conn}
+		return
+	}
+	through := ""
+	if first.conn != conn || first.fd.Metadata.Namespace != fd.Metadata.Namespace {
+		through = fmt.Sprintf(" through %s %q", kind, first.conn)
+	}
+	src := sh.v.specs.SourceOf(first.fd)
+	sh.v.at(fd, field, "%s %s (%s %q) is also used by FleioDeployment %s/%s%s (%s:%d): %s",
+		what, where, kind, conn, first.fd.Metadata.Namespace, first.fd.Metadata.Name, through, src.File, src.Line, why)
 }
 
 func orDefault(s, def string) string {

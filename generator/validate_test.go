@@ -461,6 +461,28 @@ func TestBadSpecs(t *testing.T) {
 			absent: []string{"replicas.frontend"},
 		},
 		{
+			name:    "two deployments on the same connections",
+			billing: validBilling + sharingDeployment("panel", "panel.example.com"),
+			want: []string{
+				`specs/billing.yaml:44: spec.databaseConnection: database db.example.com:3306/fleio (FleioDbConnection "db") is also used by FleioDeployment billing/cloud (specs/billing.yaml:23): ` +
+					`both would migrate and write the same schema, each with its own secret key; give each deployment a database of its own (spec.databaseName of its FleioDbConnection)`,
+				`specs/billing.yaml:45: spec.redisConnection: Redis database redis.example.com:6379/0 (FleioRedisConnection "cache") is also used by FleioDeployment billing/cloud (specs/billing.yaml:23): ` +
+					`both would use the same Celery queues and results, each running the other's tasks with its own secret key; give each deployment a Redis database of its own (spec.databaseId of its FleioRedisConnection)`,
+			},
+			absent: []string{"billing.yaml:31", "billing.yaml:32"},
+		},
+		{
+			name:  "two connections to the same databases, in two namespaces",
+			fleet: edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"),
+			extra: map[string]string{"hosting.yaml": edit(t, edit(t, edit(t, edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"),
+				"hostname: db.example.com", "hostname: DB.Example.COM"), `databaseId: "0"`, `databaseId: "00"`), "name: cloud", "name: panel"), "domain: cloud.example.com", "domain: panel.example.com")},
+			want: []string{
+				`specs/hosting.yaml:31: spec.databaseConnection: database db.example.com:3306/fleio (FleioDbConnection "db") is also used by FleioDeployment billing/cloud through FleioDbConnection "db" (specs/billing.yaml:23): both would migrate`,
+				`specs/hosting.yaml:32: spec.redisConnection: Redis database redis.example.com:6379/0 (FleioRedisConnection "cache") is also used by FleioDeployment billing/cloud through FleioRedisConnection "cache" (specs/billing.yaml:23): both would use`,
+			},
+			absent: []string{"billing.yaml:31", "billing.yaml:32"},
+		},
+		{
 			name:  "ACME email required for public hosts",
 			fleet: strings.Replace(validFleet, "      acme:\n        email: ops@example.com\n", "", 1),
 			want:  []string{`spec.environments[0].acme.email: required: cluster "staging" requests a Let's Encrypt certificate for cloud.example.com`},
@@ -631,7 +653,11 @@ func TestDistinctHostsPass(t *testing.T) {
 		return edit(t, validFleet, "  environments:\n", "    - name: staging-2\n      environment: staging\n      branch: main\n      domain: "+domain2+"\n      tenants: [billing]\n  environments:\n")
 	}
 	for name, files := range map[string]map[string]string{
-		"two deployments, two domains":      {"fleet.yaml": validFleet, "billing.yaml": validBilling + secondDeployment("panel", "panel.example.com")},
+		"two deployments, two domains": {"fleet.yaml": validFleet, "billing.yaml": validBilling + secondDeployment("panel", "panel.example.com")},
+		// other databases on the same servers, and the same database name on another port
+		"two deployments, two databases": {"fleet.yaml": validFleet, "billing.yaml": validBilling + strings.Replace(
+			strings.Replace(secondDeployment("panel", "panel.example.com"), "hostname: redis-panel.example.com", "hostname: redis.example.com", 1),
+			`databaseId: "0"`, `databaseId: "1"`, 1) + strings.Replace(strings.Replace(secondDeployment("shop", "shop.example.com"), "databaseName: shop", "databaseName: fleio", 1), "port: 3306", "port: 3307", 1)},
 		"two clusters, {clusterDomain}":     {"fleet.yaml": twoClusters("staging2.example.com") + "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n", "billing.yaml": validBilling},
 		"a .localhost name from a template": {"fleet.yaml": validFleet + "      hostTemplate: \"{name}.localhost\"\n", "billing.yaml": validBilling},
 		"localhost on two clusters":         {"fleet.yaml": twoClusters("staging2.example.com"), "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: localhost")},
@@ -642,8 +668,24 @@ func TestDistinctHostsPass(t *testing.T) {
 	}
 }
 
-// secondDeployment is another FleioDeployment of validBilling's namespace.
+// secondDeployment is another FleioDeployment of validBilling's namespace,
+// followed by its own connections: database <name> on validBilling's
+// MariaDB server, Redis database 0 on the server redis-<name>.example.com.
 func secondDeployment(name, domain string) string {
+	d := sharingDeployment(name, domain)
+	d = strings.Replace(d, "databaseConnection: db", "databaseConnection: "+name+"-db", 1)
+	d = strings.Replace(d, "redisConnection: cache", "redisConnection: "+name+"-cache", 1)
+	conns := validBilling[:strings.Index(validBilling, "---\napiVersion: k8s.fleio.com/v1\nkind: FleioDeployment")]
+	conns = strings.Replace(conns, "name: db", "name: "+name+"-db", 1)
+	conns = strings.Replace(conns, "databaseName: fleio", "databaseName: "+name, 1)
+	conns = strings.Replace(conns, "name: cache", "name: "+name+"-cache", 1)
+	conns = strings.Replace(conns, "hostname: redis.example.com", "hostname: redis-"+name+".example.com", 1)
+	return d + "---\n" + conns
+}
+
+// sharingDeployment is another FleioDeployment of validBilling's namespace,
+// on validBilling's connections.
+func sharingDeployment(name, domain string) string {
 	d := validBilling[strings.Index(validBilling, "---\napiVersion: k8s.fleio.com/v1\nkind: FleioDeployment"):]
 	d = strings.Replace(d, "name: cloud", "name: "+name, 1)
 	return strings.Replace(d, "domain: cloud.example.com", "domain: "+domain, 1)
