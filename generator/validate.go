@@ -101,6 +101,9 @@ type validator struct {
 	// badDomain marks clusters whose domain is reported: hosts made from
 	// it are not reported again.
 	badDomain map[string]bool
+	// badMeta marks the objects (kind, namespace, name) whose name or
+	// namespace is reported: a reference to one is not also "not found".
+	badMeta map[[3]string]bool
 }
 
 func (v *validator) at(obj any, field, format string, args ...any) {
@@ -119,7 +122,7 @@ func Validate(specs *Specs) (*Model, error) {
 	if specs.whole {
 		return nil, specs.loadProblems
 	}
-	v := &validator{specs: specs}
+	v := &validator{specs: specs, badMeta: map[[3]string]bool{}}
 	m := v.validate()
 	if problems := append(slices.Clone(specs.loadProblems), v.problems...); len(problems) > 0 {
 		return nil, problems.sorted()
@@ -190,8 +193,12 @@ func (v *validator) validate() *Model {
 			src := s.SourceOf(first)
 			v.at(obj, "metadata.name", "duplicate %s %q in namespace %q (first defined at %s:%d)", kind, name, namespace, src.File, src.Line)
 			ok = false
+		} else {
+			seen[k] = obj
 		}
-		seen[k] = obj
+		if !ok {
+			v.badMeta[[3]string{kind, namespace, name}] = true
+		}
 		return ok
 	}
 
@@ -448,17 +455,29 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		default:
 			v.at(f, p+".certManager", "%q is not one of: %s, %s", c.CertManager, CertManagerInstall, CertManagerExisting)
 		}
+		// The model's tenants are the valid ones, each once: placement
+		// checks them, and a tenant reported here is not reported again
+		// (as a namespace without a FleioDeployment, or a deployment that
+		// the cluster would run twice).
 		seen := map[string]bool{}
+		var tenants []string
 		for j, t := range c.Tenants {
-			if errs := validation.IsDNS1123Label(t); len(errs) > 0 {
-				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "%q is not a valid namespace", t)
-			} else if len(t) > maxNamespaceLength {
-				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), namespaceTooLong, t, maxNamespaceLength)
-			} else if seen[t] {
-				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "duplicate tenant %q", t)
+			tp := fmt.Sprintf("%s.tenants[%d]", p, j)
+			switch {
+			case v.specs.SourceOf(f).nullAt(tp):
+				v.at(f, tp, "empty (null): write the namespace of the FleioDeployments the cluster runs, or remove the entry")
+			case len(validation.IsDNS1123Label(t)) > 0:
+				v.at(f, tp, "%q is not a valid namespace", t)
+			case len(t) > maxNamespaceLength:
+				v.at(f, tp, namespaceTooLong, t, maxNamespaceLength)
+			case seen[t]:
+				v.at(f, tp, "duplicate tenant %q", t)
+			default:
+				tenants = append(tenants, t)
 			}
 			seen[t] = true
 		}
+		c.Tenants = tenants
 		m.Clusters = append(m.Clusters, &ClusterModel{Cluster: c, Env: env})
 	}
 	sort.Slice(m.Clusters, func(i, j int) bool { return m.Clusters[i].Name < m.Clusters[j].Name })
@@ -692,12 +711,16 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 	}
 	if spec.DatabaseConnection == "" {
 		bad("spec.databaseConnection", "required: the name of a FleioDbConnection in namespace %q", d.Namespace)
-	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil {
+	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil && v.badMeta[[3]string{KindFleioDbConnection, d.Namespace, spec.DatabaseConnection}] {
+		ok = false // defined, with its name or namespace reported
+	} else if d.DB == nil {
 		bad("spec.databaseConnection", "FleioDbConnection %q not found in namespace %q%s", spec.DatabaseConnection, d.Namespace, foundIn(dbs, d.Namespace))
 	}
 	if spec.RedisConnection == "" {
 		bad("spec.redisConnection", "required: the name of a FleioRedisConnection in namespace %q", d.Namespace)
-	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil {
+	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil && v.badMeta[[3]string{KindFleioRedisConnection, d.Namespace, spec.RedisConnection}] {
+		ok = false // defined, with its name or namespace reported
+	} else if d.Redis == nil {
 		bad("spec.redisConnection", "FleioRedisConnection %q not found in namespace %q%s", spec.RedisConnection, d.Namespace, foundIn(redises, d.Namespace))
 	}
 	if spec.Domain == "" {

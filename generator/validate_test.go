@@ -290,6 +290,20 @@ func TestBadSpecs(t *testing.T) {
 				`specs/fleet.yaml:13: spec.clusters[0].tenants[0]: "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" is too long: at most 56 characters`,
 				`specs/billing.yaml:5: metadata.namespace: "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" is too long`,
 			},
+			// the connections are defined there; their namespace is the problem
+			absent: []string{"not found"},
+		},
+		{
+			name:   "a tenant listed twice",
+			fleet:  edit(t, validFleet, "tenants: [billing]", "tenants: [billing, billing]"),
+			want:   []string{`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: duplicate tenant "billing"`},
+			absent: []string{"also runs", "to both"},
+		},
+		{
+			name:   "a null tenant",
+			fleet:  edit(t, validFleet, "tenants: [billing]", "tenants: [billing, null]"),
+			want:   []string{`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: empty (null): write the namespace of the FleioDeployments the cluster runs, or remove the entry`},
+			absent: []string{"has no FleioDeployment", "not a valid namespace"},
 		},
 		{
 			name:  "credentials in the repository URL",
