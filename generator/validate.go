@@ -524,6 +524,9 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 			continue
 		}
 		r := e.Resources[svc]
+		if cp := p + ".resources." + svc + ".claims"; v.specs.SourceOf(f).has(cp) {
+			v.at(f, cp, "unsupported field: fleiogen does not render resource claims (allowed: limits, requests)")
+		}
 		for name, q := range r.Requests {
 			if lim, ok := r.Limits[name]; ok && q.Cmp(lim) > 0 {
 				v.at(f, p+".resources."+svc+".requests."+string(name), "request %s is above the limit %s", q.String(), lim.String())

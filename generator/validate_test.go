@@ -507,6 +507,14 @@ func TestBadSpecs(t *testing.T) {
 			want:  []string{`spec.environments[0].resources: frontend: the memory request 256Mi is above the limit 128Mi once defaults are applied`},
 		},
 		{
+			name:  "resource claims, which are not rendered",
+			fleet: validFleet + "      resources:\n        backend:\n          claims: [{name: gpu}]\n        default:\n          claims: []\n",
+			want: []string{
+				`specs/fleet.yaml:20: spec.environments[0].resources.backend.claims: unsupported field: fleiogen does not render resource claims (allowed: limits, requests)`,
+				`specs/fleet.yaml:22: spec.environments[0].resources.default.claims: unsupported field`,
+			},
+		},
+		{
 			name:  "ReadWriteOncePod, which one pod only may use",
 			fleet: validFleet + "      storage:\n        accessMode: ReadWriteOncePod\n",
 			want:  []string{`specs/fleet.yaml:19: spec.environments[0].storage.accessMode: ReadWriteOncePod lets a single pod use a volume, but each of a deployment's volumes is mounted by several pods`},
