@@ -679,6 +679,7 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		ok = false
 	}
 	version := orDefault(spec.Version, DefaultVersion)
+	versionOK := false
 	if mm := versionRe.FindStringSubmatch(version); mm == nil {
 		bad("spec.version", "%q is not a Fleio release (YYYY.MM.PATCH, such as %s)", version, DefaultVersion)
 	} else {
@@ -689,6 +690,8 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			bad("spec.version", "%q is not a Fleio release (the patch number is too large)", version)
 		} else if mo < 1 || mo > 12 || y < 2017 {
 			bad("spec.version", "%q is not a Fleio release (month 01 to 12, year 2017 or later)", version)
+		} else {
+			versionOK = true
 		}
 		d.Release = Release{Year: y, Month: mo, Patch: pa}
 	}
@@ -771,6 +774,15 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			}
 			if o.ImagePath != "" && !imageRe.MatchString(o.ImagePath) {
 				bad(p+".imagePath", "%q is not a valid image reference (registry/path[:tag][@sha256:digest])", o.ImagePath)
+			} else if y, mo, ok := imageRelease(o.ImagePath); ok && versionOK && (y != d.Release.Year || mo != d.Release.Month) {
+				jobs := ""
+				if svc == "backend" {
+					jobs = ", and the database Jobs, which run the backend's image, would migrate with it"
+				}
+				bad(p+".imagePath", "%q is an image of Fleio %d.%02d (its repository ends in -%d-%02d), but spec.version is %s: %s would run %d.%02d while the rest runs %d.%02d%s; "+
+					"update the override to the %d.%02d image (repository ending in -%d-%02d) or remove it",
+					o.ImagePath, y, mo, y, mo, version, svc, y, mo, d.Release.Year, d.Release.Month, jobs,
+					d.Release.Year, d.Release.Month, d.Release.Year, d.Release.Month)
 			}
 			v.secretName(fd, p+".imagePullSecret", o.ImagePullSecret, false)
 		}
@@ -835,6 +847,28 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		return nil
 	}
 	return d
+}
+
+// imageReleaseRe is the end of a Fleio image repository's name: the
+// release's year and month (fleio_backend-2025-06).
+var imageReleaseRe = regexp.MustCompile(`-(\d{4})-(\d{2})$`)
+
+// imageRelease returns the year and month of the Fleio release an image
+// reference names by its repository, as in Release.Image
+// (hub.fleio.com/fleio_backend-2025-06:1 is 2025.06), whatever its tag or
+// digest; ok is false when the repository does not end in -YYYY-MM.
+func imageRelease(ref string) (year, month int, ok bool) {
+	repo, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+		repo = repo[:i] // the tag, not a registry's port
+	}
+	mm := imageReleaseRe.FindStringSubmatch(repo)
+	if mm == nil {
+		return 0, 0, false
+	}
+	year, _ = strconv.Atoi(mm[1])
+	month, _ = strconv.Atoi(mm[2])
+	return year, month, true
 }
 
 func foundIn[T any](m map[[2]string]T, ns string) string {

@@ -596,6 +596,21 @@ func TestBadSpecs(t *testing.T) {
 			},
 		},
 		{
+			name: "image overrides of another release than spec.version",
+			billing: validBilling + "  version: 2025.06.1\n  advanced:\n    deploymentsOverrides:\n" +
+				"      backend: {imagePath: registry.example.net/mirror/fleio_backend-2025-05}\n" +
+				"      updated: {imagePath: \"registry.example.net:5000/mirror/fleio_updated-2024-12:2-hotfix1\"}\n" +
+				"      web: {imagePath: registry.example.net/mirror/fleio_web-2025-06}\n" +
+				"      celery: {imagePath: \"registry.example.net:5000/fleio_celery:1\"}\n",
+			want: []string{
+				`specs/billing.yaml:38: spec.advanced.deploymentsOverrides.backend.imagePath: "registry.example.net/mirror/fleio_backend-2025-05" is an image of Fleio 2025.05 (its repository ends in -2025-05), but spec.version is 2025.06.1: ` +
+					`backend would run 2025.05 while the rest runs 2025.06, and the database Jobs, which run the backend's image, would migrate with it; update the override to the 2025.06 image (repository ending in -2025-06) or remove it`,
+				`specs/billing.yaml:39: spec.advanced.deploymentsOverrides.updated.imagePath: "registry.example.net:5000/mirror/fleio_updated-2024-12:2-hotfix1" is an image of Fleio 2024.12 (its repository ends in -2024-12), but spec.version is 2025.06.1: ` +
+					`updated would run 2024.12 while the rest runs 2025.06; update the override`,
+			},
+			absent: []string{"deploymentsOverrides.web", "deploymentsOverrides.celery"},
+		},
+		{
 			name:    "settings name",
 			billing: validBilling + "  settings:\n    debug: true\n",
 			want:    []string{`specs/billing.yaml:36: spec.settings.debug: not a Django setting name`},
@@ -971,6 +986,26 @@ func TestSettingLineSizeMatchesTheRender(t *testing.T) {
 		got := len(render("    B_SETTING: " + value + "\n"))
 		if want := len(base) + settingLineSize("B_SETTING", lit); got != want {
 			t.Errorf("B_SETTING: %s: rendered settings.py has %d bytes, validation counts %d", value, got, want)
+		}
+	}
+}
+
+// TestImageRelease: the release an image override names by its
+// repository, whatever its registry port, tag or digest.
+func TestImageRelease(t *testing.T) {
+	digest := "@sha256:" + strings.Repeat("a", 64)
+	for ref, want := range map[string][2]int{
+		"hub.fleio.com/fleio_backend-2025-06:1":                     {2025, 6},
+		"registry.example.net:5000/mirror/fleio_web-2024-12":        {2024, 12},
+		"registry.example.net/fleio_web-2025-05:2-hotfix1" + digest: {2025, 5},
+		"registry.example.net/fleio_web-2025-05" + digest:           {2025, 5},
+		"registry.example.net:2025/fleio_web:2025-06":               {0, 0}, // the tag is not the repository
+		"registry.example.net/fleio_web-2025-06/mirror":             {0, 0},
+		"registry.example.net/fleio_web":                            {0, 0},
+	} {
+		y, m, ok := imageRelease(ref)
+		if got := [2]int{y, m}; got != want || ok != (want != [2]int{}) {
+			t.Errorf("imageRelease(%q) = %d, %d, %v; want %v", ref, y, m, ok, want)
 		}
 	}
 }
