@@ -3,6 +3,7 @@ package generator
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -65,44 +66,52 @@ func splitWords(name string) []string {
 }
 
 // secretWords are the last words of names that certainly hold a secret.
+// "pass" counts only after another word (EMAIL_PASS), never alone.
 var secretWords = map[string]bool{
-	"password": true, "passwd": true, "pwd": true, "passphrase": true, "secret": true,
+	"password": true, "passwd": true, "pwd": true, "pass": true, "passphrase": true, "secret": true,
 	"token": true, "credential": true, "credentials": true, "salt": true, "apikey": true,
 }
 
 // secretKeyQualifiers make a last word "key" a secret: SECRET_KEY,
-// AWS_SECRET_ACCESS_KEY, MAILGUN_API_KEY, a signing or private key.
-var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true}
+// AWS_SECRET_ACCESS_KEY, MAILGUN_API_KEY, FLEIO_LICENSE_KEY, a signing or
+// private key.
+var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true, "license": true}
 
-// notSecretWords mark keys meant to be public: RECAPTCHA_SITE_KEY,
-// STRIPE_PUBLISHABLE_KEY, PUBLIC_KEY.
-var notSecretWords = map[string]bool{"public": true, "publishable": true, "site": true}
+// publicName reports whether the words of a name say that its last word is
+// meant to be public: public or publishable right before the last word
+// (PUBLIC_KEY, STRIPE_PUBLISHABLE_KEY), or site right before a last word
+// "key" (RECAPTCHA_SITE_KEY). Elsewhere in the name they prove nothing:
+// SITE_EMAIL_HOST_PASSWORD is a password.
+func publicName(words []string) bool {
+	if len(words) < 2 {
+		return false
+	}
+	last, before := words[len(words)-1], words[len(words)-2]
+	return before == "public" || before == "publishable" || before == "site" && last == "key"
+}
 
 // SecretSettingName reports whether a setting name holds a secret, for
 // validation, which refuses it: the evidence must be stronger than for
 // CredentialName, which only flags a change for review. A last word "key"
-// counts only after secret, private, access, api..., and a name that says
-// public, publishable or site is never a secret. For browser settings
-// (served to every visitor, so never secret to begin with) tokens and API
-// keys are allowed: only passwords, secrets, credentials and private keys
-// are refused.
+// counts only after secret, private, access, api, license..., "pass" only
+// after another word, and a last word qualified as public (publicName) is
+// never a secret. For browser settings (served to every visitor, so never
+// secret to begin with) tokens and API keys are allowed: only passwords,
+// secrets, credentials and private or license keys are refused.
 func SecretSettingName(name string, browser bool) bool {
 	words := splitWords(name)
-	if len(words) == 0 {
+	if len(words) == 0 || publicName(words) {
 		return false
-	}
-	for _, w := range words {
-		if notSecretWords[w] {
-			return false
-		}
 	}
 	last := words[len(words)-1]
 	if browser {
 		switch last {
 		case "password", "passwd", "pwd", "passphrase", "secret", "credential", "credentials":
 			return true
+		case "pass":
+			return len(words) > 1
 		case "key":
-			return len(words) > 1 && (words[len(words)-2] == "private" || words[len(words)-2] == "secret")
+			return len(words) > 1 && (words[len(words)-2] == "private" || words[len(words)-2] == "secret" || words[len(words)-2] == "license")
 		}
 		return false
 	}
@@ -112,34 +121,76 @@ func SecretSettingName(name string, browser bool) bool {
 	return secretWords[last] && !(len(words) == 1 && genericWords[last])
 }
 
-// secretInside returns the path, inside a setting's JSON value, of the
-// first mapping key that names a secret and holds a non-empty string
-// (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}), or "".
-func secretInside(raw json.RawMessage, browser bool) string {
+// secretValueRes recognise secrets by their value, whatever the name that
+// holds them: the reason each gives ends "holds ...".
+var secretValueRes = []struct {
+	re  *regexp.Regexp
+	why string
+}{
+	// scheme://user:password@host, the password not empty.
+	{regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@`), "a URL with a password"},
+	{regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----`), "a PEM private key"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])sk_live_[A-Za-z0-9]`), "a Stripe secret key (sk_live_...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])rk_live_[A-Za-z0-9]`), "a Stripe restricted key (rk_live_...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])ghp_[A-Za-z0-9]`), "a GitHub token (ghp_...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])github_pat_[A-Za-z0-9]`), "a GitHub token (github_pat_...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])xox[bp]-[A-Za-z0-9]`), "a Slack token (xoxb-... or xoxp-...)"},
+}
+
+// secretValue says what secret a string value holds ("a URL with a
+// password", "a PEM private key", "a GitHub token (ghp_...)"), or "". The
+// reason never quotes the value.
+func secretValue(s string) string {
+	for _, r := range secretValueRes {
+		if r.re.MatchString(s) {
+			return r.why
+		}
+	}
+	return ""
+}
+
+// secretFound is a secret inside a setting's value.
+type secretFound struct {
+	// Path is where, inside the value: ".default.OPTIONS.PASSWORD",
+	// "[2]", or "" for the value itself.
+	Path string
+	// Value is what the value holds (secretValue's reason), or "" when
+	// the name of a mapping key says it is a secret.
+	Value string
+}
+
+// secretsInside returns, in order, every place inside a setting's JSON
+// value that holds a secret: a mapping key that names a secret and holds a
+// non-empty string (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}), and
+// any string, at any depth, whose value is a secret (secretValue), such as
+// a URL with a password. The setting's own name is the caller's to check.
+func secretsInside(raw json.RawMessage, browser bool) []secretFound {
 	var v any
 	if json.Unmarshal(raw, &v) != nil {
-		return ""
+		return nil
 	}
-	var walk func(v any, p string) string
-	walk = func(v any, p string) string {
+	var found []secretFound
+	var walk func(v any, p string)
+	walk = func(v any, p string) {
 		switch t := v.(type) {
+		case string:
+			if why := secretValue(t); why != "" {
+				found = append(found, secretFound{Path: p, Value: why})
+			}
 		case map[string]any:
 			for _, k := range sortedKeys(t) {
 				if s, ok := t[k].(string); ok && s != "" && SecretSettingName(k, browser) {
-					return p + "." + k
+					found = append(found, secretFound{Path: p + "." + k})
+					continue
 				}
-				if r := walk(t[k], p+"."+k); r != "" {
-					return r
-				}
+				walk(t[k], p+"."+k)
 			}
 		case []any:
 			for i, e := range t {
-				if r := walk(e, fmt.Sprintf("%s[%d]", p, i)); r != "" {
-					return r
-				}
+				walk(e, fmt.Sprintf("%s[%d]", p, i))
 			}
 		}
-		return ""
 	}
-	return walk(v, "")
+	walk(v, "")
+	return found
 }

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -31,7 +32,21 @@ type Source struct {
 	Line int
 	// bad are the field paths Load reported problems at.
 	bad []string
+	// nulls are the field paths whose value is empty or null ("key:",
+	// "key: ~"), which decoding turns into a zero value.
+	nulls map[string]bool
 }
+
+// has reports whether the document holds field path p, whatever its value.
+func (s *Source) has(p string) bool {
+	_, ok := s.lines[p]
+	return ok
+}
+
+// nullAt reports whether the value at field path p was written empty or
+// null: decoding gives such a value its type's zero, which validation
+// would otherwise take as written.
+func (s *Source) nullAt(p string) bool { return s.nulls[p] }
 
 // reported reports whether Load reported a problem at field, inside it, or
 // at a field that holds it.
@@ -469,6 +484,9 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	}
 	budget := maxDocumentNodes
 	value, convProblems := nodeToValue(root, "", src, &budget, 0)
+	if _, kind := peekTypeMeta(root); kind == KindFleioDeployment && budget > 0 {
+		convProblems = dropLicenseKey(value, convProblems)
+	}
 	// lost are the fields whose values could not be read: they are
 	// removed before decoding, so that the rest of the object loads.
 	var lost []string
@@ -552,6 +570,31 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	}
 	s.sources[target] = src
 	return problems
+}
+
+// licenseKeyField is where an inline license key would be.
+const licenseKeyField = "spec.license.key"
+
+// dropLicenseKey removes from a FleioDeployment's value a spec.license.key
+// that is not a string, and the problems of reading it. Validate refuses
+// the field whatever its value (it finds it by its line), with a message
+// that says how to move the key into a Secret and never quotes it; Load's
+// own problems would quote it ("expected a string, got the number ...",
+// "... is not a finite number") and not say so.
+func dropLicenseKey(value any, problems Problems) Problems {
+	spec, _ := asMap(value)["spec"].(map[string]any)
+	license, _ := spec["license"].(map[string]any)
+	if k, ok := license["key"]; ok {
+		if _, isString := k.(string); !isString {
+			delete(license, "key")
+		}
+	}
+	return slices.DeleteFunc(problems, func(p Problem) bool { return within(p.Field, licenseKeyField) })
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
 }
 
 // jsonErrorField finds the field path of a custom unmarshaler's error, which
@@ -645,6 +688,10 @@ func nodeToValue(n *yaml.Node, p string, src *Source, budget *int, depth int) (a
 	case yaml.ScalarNode:
 		switch n.ShortTag() {
 		case "!!null":
+			if src.nulls == nil {
+				src.nulls = map[string]bool{}
+			}
+			src.nulls[p] = true
 			return nil, nil
 		case "!!bool":
 			var b bool

@@ -1,9 +1,9 @@
 package generator
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/mail"
 	"net/url"
 	"regexp"
@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -24,24 +25,34 @@ import (
 // get an 11-character suffix (52 characters in all).
 const maxNameLength = 52 - len("fleio--backup")
 
-// The messages for a setting that holds a secret.
+// Why a setting that holds a secret is refused, after what it holds.
 const (
-	backendSecret  = "looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret"
-	frontendSecret = "looks like a secret: frontend settings are written to git, and served to every browser"
+	backendSecretWhy  = "settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret"
+	frontendSecretWhy = "frontend settings are written to git, and served to every browser"
 )
 
-// maxSettingsSize bounds the user's part of a settings ConfigMap: 1 MiB,
-// less room for what fleiogen adds.
+// secretMessage is the message for a secret found in a setting: by its
+// name ("looks like a secret") or by its value ("holds a URL with a
+// password"), never quoting the value.
+func secretMessage(f secretFound, why string) string {
+	if f.Value == "" {
+		return "looks like a secret: " + why
+	}
+	return "holds " + f.Value + ": " + why
+}
+
+// maxSettingsSize bounds the settings as rendered: the user's lines of
+// settings.py in the backend-settings ConfigMap, and the two frontend JSON
+// files of the frontend-settings ConfigMap. 1 MiB (what Kubernetes allows
+// a ConfigMap's data), less room for what fleiogen adds: the rest of
+// settings.py, the data keys, a host longer than spec.domain.
 const maxSettingsSize = 1<<20 - 16<<10
 
-// settingsSize is about what settings take in a ConfigMap: their keys and
-// JSON values, with every $ doubled by escaping.
-func settingsSize(set map[string]json.RawMessage) int {
-	n := 0
-	for k, raw := range set {
-		n += len(k) + len(raw) + bytes.Count(raw, []byte("$")) + 8
-	}
-	return n
+// settingLineSize is the size of a setting's line in settings.py as
+// settings.py.tmpl renders it: "NAME = <literal>\n", every $ of the
+// literal doubled (escapeVars).
+func settingLineSize(name, literal string) int {
+	return len(name) + len(" = ") + len(literal) + strings.Count(literal, "$") + len("\n")
 }
 
 // managedSettings are the Django settings templates/settings.py.tmpl sets.
@@ -76,6 +87,9 @@ var (
 	imageRe = regexp.MustCompile(`^[a-z0-9]+([._-][a-z0-9]+)*(\.[a-z0-9-]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$`)
 	// branchRe accepts what git check-ref-format accepts for a branch, minus
 	// a few rarely used characters.
+	// repoSchemeRe is the scheme part of the GitRepository CRD's URL
+	// pattern, ^(http|https|ssh)://.*$, which is case-sensitive.
+	repoSchemeRe      = regexp.MustCompile(`^(http|https|ssh)://`)
 	branchRe          = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_./-]*$`)
 	reservedNamespace = map[string]bool{"flux-system": true, "kube-system": true, "kube-public": true, "kube-node-lease": true, "cert-manager": true, "default": true}
 	cronParser        = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
@@ -87,6 +101,9 @@ type validator struct {
 	// badDomain marks clusters whose domain is reported: hosts made from
 	// it are not reported again.
 	badDomain map[string]bool
+	// badMeta marks the objects (kind, namespace, name) whose name or
+	// namespace is reported: a reference to one is not also "not found".
+	badMeta map[[3]string]bool
 }
 
 func (v *validator) at(obj any, field, format string, args ...any) {
@@ -105,7 +122,7 @@ func Validate(specs *Specs) (*Model, error) {
 	if specs.whole {
 		return nil, specs.loadProblems
 	}
-	v := &validator{specs: specs}
+	v := &validator{specs: specs, badMeta: map[[3]string]bool{}}
 	m := v.validate()
 	if problems := append(slices.Clone(specs.loadProblems), v.problems...); len(problems) > 0 {
 		return nil, problems.sorted()
@@ -176,8 +193,12 @@ func (v *validator) validate() *Model {
 			src := s.SourceOf(first)
 			v.at(obj, "metadata.name", "duplicate %s %q in namespace %q (first defined at %s:%d)", kind, name, namespace, src.File, src.Line)
 			ok = false
+		} else {
+			seen[k] = obj
 		}
-		seen[k] = obj
+		if !ok {
+			v.badMeta[[3]string{kind, namespace, name}] = true
+		}
 		return ok
 	}
 
@@ -210,6 +231,7 @@ func (v *validator) validate() *Model {
 	// hasDeployment counts namespaces with a FleioDeployment, valid or not,
 	// so an invalid one is not also reported as missing.
 	hasDeployment := map[string]bool{}
+	shared := sharedStores{v: v, dbs: map[string]storeUser{}, redises: map[string]storeUser{}}
 	for _, fd := range s.Deployments {
 		metaOK := checkMeta(fd, KindFleioDeployment, fd.Metadata.Name, &fd.Metadata.Namespace)
 		if fd.Metadata.Namespace != "" { // after checkMeta gave it the Fleet's default
@@ -220,6 +242,9 @@ func (v *validator) validate() *Model {
 			metaOK = false
 		}
 		d := v.deployment(fd, m, dbs, redises)
+		if metaOK {
+			shared.check(fd, dbs, redises)
+		}
 		if !metaOK || d == nil {
 			continue
 		}
@@ -245,6 +270,88 @@ func (v *validator) validate() *Model {
 	return m
 }
 
+// redactUserinfo returns a URL with what is between "://" and the "@"
+// that ends its userinfo replaced by "<credentials>", unless that is only
+// an SSH user name (ssh://git@host): a message may quote the URL, but not
+// a password or token in it.
+func redactUserinfo(raw string) string {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return raw
+	}
+	rest := raw[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 {
+		end = len(rest)
+	}
+	at := strings.LastIndexByte(rest[:end], '@')
+	if at < 0 || strings.EqualFold(raw[:i], "ssh") && !strings.Contains(rest[:at], ":") {
+		return raw
+	}
+	return raw[:i+3] + "<credentials>" + rest[at:]
+}
+
+// atoiOr returns s as an int, or def when it is not one (or too large).
+func atoiOr(s string, def int) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+// storeUser is the first deployment that uses a database or a Redis
+// database, and the connection it uses it through.
+type storeUser struct {
+	fd   *FleioDeployment
+	conn string
+}
+
+// sharedStores refuses two FleioDeployments on one database, or on one
+// Redis database: through the same connection, or through connections with
+// the same host (in any case), port and database. Both would migrate and
+// write one schema, or share Celery's queues, each with its own secret
+// key. Whether they run on one cluster is not asked: a namespace's
+// connections are the same on every cluster that runs it. The second
+// deployment, in file order, is reported.
+type sharedStores struct {
+	v            *validator
+	dbs, redises map[string]storeUser // by host:port/database
+}
+
+func (sh *sharedStores) check(fd *FleioDeployment, dbs map[[2]string]*FleioDbConnection, redises map[[2]string]*FleioRedisConnection) {
+	ns := fd.Metadata.Namespace
+	if db := dbs[[2]string{ns, fd.Spec.DatabaseConnection}]; db != nil {
+		where := net.JoinHostPort(strings.ToLower(db.Spec.Hostname), strconv.Itoa(int(db.Spec.Port))) + "/" + db.Spec.DatabaseName
+		sh.use(sh.dbs, where, fd, "spec.databaseConnection", KindFleioDbConnection, db.Metadata.Name,
+			"database", "both would migrate and write the same schema, each with its own secret key; give each deployment a database of its own (spec.databaseName of its FleioDbConnection)")
+	}
+	if r := redises[[2]string{ns, fd.Spec.RedisConnection}]; r != nil {
+		id := r.Spec.DatabaseID
+		if n, err := strconv.Atoi(id); err == nil {
+			id = strconv.Itoa(n) // "00" is database 0
+		}
+		where := net.JoinHostPort(strings.ToLower(r.Spec.Hostname), strconv.Itoa(int(r.Spec.Port))) + "/" + id
+		sh.use(sh.redises, where, fd, "spec.redisConnection", KindFleioRedisConnection, r.Metadata.Name,
+			"Redis database", "both would use the same Celery queues and results, each running the other's tasks with its own secret key; give each deployment a Redis database of its own (spec.databaseId of its FleioRedisConnection)")
+	}
+}
+
+func (sh *sharedStores) use(users map[string]storeUser, where string, fd *FleioDeployment, field, kind, conn, what, why string) {
+	first, taken := users[where]
+	if !taken {
+		users[where] = storeUser{fd: fd, conn: conn}
+		return
+	}
+	through := ""
+	if first.conn != conn || first.fd.Metadata.Namespace != fd.Metadata.Namespace {
+		through = fmt.Sprintf(" through %s %q", kind, first.conn)
+	}
+	src := sh.v.specs.SourceOf(first.fd)
+	sh.v.at(fd, field, "%s %s (%s %q) is also used by FleioDeployment %s/%s%s (%s:%d): %s",
+		what, where, kind, conn, first.fd.Metadata.Namespace, first.fd.Metadata.Name, through, src.File, src.Line, why)
+}
+
 func orDefault(s, def string) string {
 	if s == "" {
 		return def
@@ -253,18 +360,26 @@ func orDefault(s, def string) string {
 }
 
 func (v *validator) fleet(f *Fleet, m *Model) {
-	u, err := url.Parse(f.Spec.Repository.URL)
+	raw := f.Spec.Repository.URL
+	u, err := url.Parse(raw)
+	shown := redactUserinfo(raw) // the URL as messages quote it
 	switch {
-	case f.Spec.Repository.URL == "":
+	case raw == "":
 		v.at(f, "spec.repository.url", "required: the fleet Git repository Flux reads")
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http" && u.Scheme != "ssh"):
-		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", f.Spec.Repository.URL)
+	case strings.ContainsFunc(raw, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }):
+		v.at(f, "spec.repository.url", "%q holds a space or control character, which a Git URL cannot hold (percent-encode it, such as %%20 for a space)", shown)
+	case err == nil && u.Host != "" && !repoSchemeRe.MatchString(raw) && (u.Scheme == "https" || u.Scheme == "http" || u.Scheme == "ssh"):
+		v.at(f, "spec.repository.url", "%q: write the scheme in lower case (%s://): the GitRepository's URL pattern is case-sensitive", shown, u.Scheme)
+	case err != nil || u.Host == "" || !repoSchemeRe.MatchString(raw):
+		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", shown)
+	case u.Port() != "" && len(validation.IsValidPortNum(atoiOr(u.Port(), 0))) > 0:
+		v.at(f, "spec.repository.url", "%q: port %s is not a valid port (1 to 65535)", shown, u.Port())
 	case u.User != nil && (u.Scheme != "ssh" || func() bool { _, set := u.User.Password(); return set }()):
 		v.at(f, "spec.repository.url", "credentials in the URL would be written to git in every tenant's GitRepository; remove them and put them in the Secret spec.repository.secretRef names (flux create secret git)")
 	case u.RawQuery != "" || u.Fragment != "":
-		v.at(f, "spec.repository.url", "%q has a query or fragment; a Git URL has neither (credentials belong in spec.repository.secretRef)", f.Spec.Repository.URL)
-	case strings.Contains(f.Spec.Repository.URL, "$"):
-		v.at(f, "spec.repository.url", "%q holds a $, which Flux would read as a ${...} variable", f.Spec.Repository.URL)
+		v.at(f, "spec.repository.url", "%q has a query or fragment; a Git URL has neither (credentials belong in spec.repository.secretRef)", shown)
+	case strings.Contains(raw, "$"):
+		v.at(f, "spec.repository.url", "%q holds a $, which Flux would read as a ${...} variable", shown)
 	}
 	v.secretName(f, "spec.repository.secretRef", f.Spec.Repository.SecretRef, false)
 	if ns := f.Spec.DefaultNamespace; ns != "" {
@@ -340,17 +455,29 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		default:
 			v.at(f, p+".certManager", "%q is not one of: %s, %s", c.CertManager, CertManagerInstall, CertManagerExisting)
 		}
+		// The model's tenants are the valid ones, each once: placement
+		// checks them, and a tenant reported here is not reported again
+		// (as a namespace without a FleioDeployment, or a deployment that
+		// the cluster would run twice).
 		seen := map[string]bool{}
+		var tenants []string
 		for j, t := range c.Tenants {
-			if errs := validation.IsDNS1123Label(t); len(errs) > 0 {
-				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "%q is not a valid namespace", t)
-			} else if len(t) > maxNamespaceLength {
-				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), namespaceTooLong, t, maxNamespaceLength)
-			} else if seen[t] {
-				v.at(f, fmt.Sprintf("%s.tenants[%d]", p, j), "duplicate tenant %q", t)
+			tp := fmt.Sprintf("%s.tenants[%d]", p, j)
+			switch {
+			case v.specs.SourceOf(f).nullAt(tp):
+				v.at(f, tp, "empty (null): write the namespace of the FleioDeployments the cluster runs, or remove the entry")
+			case len(validation.IsDNS1123Label(t)) > 0:
+				v.at(f, tp, "%q is not a valid namespace", t)
+			case len(t) > maxNamespaceLength:
+				v.at(f, tp, namespaceTooLong, t, maxNamespaceLength)
+			case seen[t]:
+				v.at(f, tp, "duplicate tenant %q", t)
+			default:
+				tenants = append(tenants, t)
 			}
 			seen[t] = true
 		}
+		c.Tenants = tenants
 		m.Clusters = append(m.Clusters, &ClusterModel{Cluster: c, Env: env})
 	}
 	sort.Slice(m.Clusters, func(i, j int) bool { return m.Clusters[i].Name < m.Clusters[j].Name })
@@ -377,6 +504,8 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 		switch {
 		case !known[svc]:
 			v.at(f, p+".replicas."+svc, "unknown service (allowed: %s)", strings.Join(Services, ", "))
+		case v.specs.SourceOf(f).nullAt(p + ".replicas." + svc):
+			v.at(f, p+".replicas."+svc, "empty (null): write a number of replicas, 0 to 100 (celerybeat: 1), or remove the entry for the default, 1")
 		case svc == "celerybeat" && n != 1:
 			v.at(f, p+".replicas."+svc, "celerybeat is Celery's scheduler and must run exactly one replica, got %d", n)
 		case n < 0 || n > 100:
@@ -395,6 +524,9 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 			continue
 		}
 		r := e.Resources[svc]
+		if cp := p + ".resources." + svc + ".claims"; v.specs.SourceOf(f).has(cp) {
+			v.at(f, cp, "unsupported field: fleiogen does not render resource claims (allowed: limits, requests)")
+		}
 		for name, q := range r.Requests {
 			if lim, ok := r.Limits[name]; ok && q.Cmp(lim) > 0 {
 				v.at(f, p+".resources."+svc+".requests."+string(name), "request %s is above the limit %s", q.String(), lim.String())
@@ -547,6 +679,7 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		ok = false
 	}
 	version := orDefault(spec.Version, DefaultVersion)
+	versionOK := false
 	if mm := versionRe.FindStringSubmatch(version); mm == nil {
 		bad("spec.version", "%q is not a Fleio release (YYYY.MM.PATCH, such as %s)", version, DefaultVersion)
 	} else {
@@ -557,12 +690,14 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			bad("spec.version", "%q is not a Fleio release (the patch number is too large)", version)
 		} else if mo < 1 || mo > 12 || y < 2017 {
 			bad("spec.version", "%q is not a Fleio release (month 01 to 12, year 2017 or later)", version)
+		} else {
+			versionOK = true
 		}
 		d.Release = Release{Year: y, Month: mo, Patch: pa}
 	}
-	if spec.License.Key != "" {
+	if spec.License.Key != "" || v.specs.SourceOf(fd).has(licenseKeyField) {
 		secret := orDefault(spec.License.KeySecret, d.ObjectName("license"))
-		bad("spec.license.key", "an inline license key would be committed to git; move it into a Secret and reference it: "+
+		bad(licenseKeyField, "an inline license key would be committed to git; move it into a Secret and reference it: "+
 			"kubectl create secret generic %s -n %s --from-literal=key=<license key>, then remove spec.license.key (spec.license.keySecret names the Secret; default %s)",
 			secret, d.Namespace, d.ObjectName("license"))
 	}
@@ -582,12 +717,16 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 	}
 	if spec.DatabaseConnection == "" {
 		bad("spec.databaseConnection", "required: the name of a FleioDbConnection in namespace %q", d.Namespace)
-	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil {
+	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil && v.badMeta[[3]string{KindFleioDbConnection, d.Namespace, spec.DatabaseConnection}] {
+		ok = false // defined, with its name or namespace reported
+	} else if d.DB == nil {
 		bad("spec.databaseConnection", "FleioDbConnection %q not found in namespace %q%s", spec.DatabaseConnection, d.Namespace, foundIn(dbs, d.Namespace))
 	}
 	if spec.RedisConnection == "" {
 		bad("spec.redisConnection", "required: the name of a FleioRedisConnection in namespace %q", d.Namespace)
-	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil {
+	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil && v.badMeta[[3]string{KindFleioRedisConnection, d.Namespace, spec.RedisConnection}] {
+		ok = false // defined, with its name or namespace reported
+	} else if d.Redis == nil {
 		bad("spec.redisConnection", "FleioRedisConnection %q not found in namespace %q%s", spec.RedisConnection, d.Namespace, foundIn(redises, d.Namespace))
 	}
 	if spec.Domain == "" {
@@ -635,6 +774,15 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			}
 			if o.ImagePath != "" && !imageRe.MatchString(o.ImagePath) {
 				bad(p+".imagePath", "%q is not a valid image reference (registry/path[:tag][@sha256:digest])", o.ImagePath)
+			} else if y, mo, ok := imageRelease(o.ImagePath); ok && versionOK && (y != d.Release.Year || mo != d.Release.Month) {
+				jobs := ""
+				if svc == "backend" {
+					jobs = ", and the database Jobs, which run the backend's image, would migrate with it"
+				}
+				bad(p+".imagePath", "%q is an image of Fleio %d.%02d (its repository ends in -%d-%02d), but spec.version is %s: %s would run %d.%02d while the rest runs %d.%02d%s; "+
+					"update the override to the %d.%02d image (repository ending in -%d-%02d) or remove it",
+					o.ImagePath, y, mo, y, mo, version, svc, y, mo, d.Release.Year, d.Release.Month, jobs,
+					d.Release.Year, d.Release.Month, d.Release.Year, d.Release.Month)
 			}
 			v.secretName(fd, p+".imagePullSecret", o.ImagePullSecret, false)
 		}
@@ -644,6 +792,7 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			d.Services = append(d.Services, s)
 		}
 	}
+	settingsBytes := 0 // the settings' lines of settings.py, as rendered
 	for _, k := range sortedKeys(spec.Settings) {
 		switch {
 		case !settingNameRe.MatchString(k):
@@ -651,18 +800,20 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		case managedSettings[k]:
 			bad("spec.settings."+k, "set by fleiogen (from the connections, the domain and the Secrets); it cannot be overridden")
 		case SecretSettingName(k, false):
-			bad("spec.settings."+k, backendSecret)
+			bad("spec.settings."+k, "%s", secretMessage(secretFound{}, backendSecretWhy))
 		default:
-			if p := secretInside(spec.Settings[k], false); p != "" {
-				bad("spec.settings."+k+p, backendSecret)
+			for _, f := range secretsInside(spec.Settings[k], false) {
+				bad("spec.settings."+k+f.Path, "%s", secretMessage(f, backendSecretWhy))
 			}
 		}
-		if _, err := pythonLiteral(spec.Settings[k]); err != nil {
+		if lit, err := pythonLiteral(spec.Settings[k]); err != nil {
 			bad("spec.settings."+k, "%v", err)
+		} else {
+			settingsBytes += settingLineSize(k, lit)
 		}
 	}
-	if n := settingsSize(spec.Settings); n > maxSettingsSize {
-		bad("spec.settings", "%d bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows", n)
+	if settingsBytes > maxSettingsSize {
+		bad("spec.settings", "%d bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows", settingsBytes)
 	}
 	if fs := spec.FrontendSettings; fs != nil {
 		for side, set := range map[string]map[string]json.RawMessage{"enduser": fs.Enduser, "staff": fs.Staff} {
@@ -672,13 +823,23 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 				} else if what, ok := managedFrontendKeys[k]; ok {
 					bad("spec.frontendSettings."+side+"."+k, "set by fleiogen (%s); it cannot be overridden", what)
 				} else if SecretSettingName(k, true) {
-					bad("spec.frontendSettings."+side+"."+k, frontendSecret)
-				} else if p := secretInside(set[k], true); p != "" {
-					bad("spec.frontendSettings."+side+"."+k+p, frontendSecret)
+					bad("spec.frontendSettings."+side+"."+k, "%s", secretMessage(secretFound{}, frontendSecretWhy))
+				} else {
+					for _, f := range secretsInside(set[k], true) {
+						bad("spec.frontendSettings."+side+"."+k+f.Path, "%s", secretMessage(f, frontendSecretWhy))
+					}
 				}
 			}
 		}
-		if n := settingsSize(fs.Enduser) + settingsSize(fs.Staff); n > maxSettingsSize {
+		// The files as rendered (indented, escaped), the host being
+		// spec.domain: maxSettingsSize leaves room for a longer one.
+		n := 0
+		for _, side := range []string{"enduser", "staff"} {
+			if out, err := frontendConfig("https://"+spec.Domain, side, frontendExtra(d, side)); err == nil {
+				n += len(out)
+			}
+		}
+		if n > maxSettingsSize {
 			bad("spec.frontendSettings", "%d bytes: the frontend-settings ConfigMap would pass the 1 MiB Kubernetes allows", n)
 		}
 	}
@@ -686,6 +847,28 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		return nil
 	}
 	return d
+}
+
+// imageReleaseRe is the end of a Fleio image repository's name: the
+// release's year and month (fleio_backend-2025-06).
+var imageReleaseRe = regexp.MustCompile(`-(\d{4})-(\d{2})$`)
+
+// imageRelease returns the year and month of the Fleio release an image
+// reference names by its repository, as in Release.Image
+// (hub.fleio.com/fleio_backend-2025-06:1 is 2025.06), whatever its tag or
+// digest; ok is false when the repository does not end in -YYYY-MM.
+func imageRelease(ref string) (year, month int, ok bool) {
+	repo, _, _ := strings.Cut(ref, "@")
+	if i := strings.LastIndexByte(repo, ':'); i > strings.LastIndexByte(repo, '/') {
+		repo = repo[:i] // the tag, not a registry's port
+	}
+	mm := imageReleaseRe.FindStringSubmatch(repo)
+	if mm == nil {
+		return 0, 0, false
+	}
+	year, _ = strconv.Atoi(mm[1])
+	month, _ = strconv.Atoi(mm[2])
+	return year, month, true
 }
 
 func foundIn[T any](m map[[2]string]T, ns string) string {
@@ -752,6 +935,11 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 						idx := envIndex(f, c.Env.Name)
 						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
 							host, d.Namespace, d.Name, c.Name, label, len(label))
+					} else if !isLocalHost(host) && !strings.Contains(host, ".") {
+						obj, field := hostSource(f, c, v.findDeployment(d))
+						v.at(obj, field, "gives host %q for FleioDeployment %s/%s on cluster %q: a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; "+
+							"use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[%d].hostTemplate), or localhost, a .localhost or a .local name for a self-signed certificate",
+							host, d.Namespace, d.Name, c.Name, envIndex(f, c.Env.Name))
 					} else {
 						hosts.check(served{host: host, d: d, c: c})
 					}
@@ -902,6 +1090,19 @@ func indexOf(list []string, s string) int {
 		}
 	}
 	return 0
+}
+
+// hostSource returns the object and field that make cluster c's host for
+// a deployment: spec.domain when the template is "{domain}", the
+// cluster's domain when it is "{clusterDomain}", else the template.
+func hostSource(f *Fleet, c *ClusterModel, fd *FleioDeployment) (any, string) {
+	switch c.Env.HostTemplate {
+	case "{domain}":
+		return fd, "spec.domain"
+	case "{clusterDomain}":
+		return f, fmt.Sprintf("spec.clusters[%d].domain", clusterIndex(f, c.Name))
+	}
+	return f, fmt.Sprintf("spec.environments[%d].hostTemplate", envIndex(f, c.Env.Name))
 }
 
 // longLabel returns the first label of host over the 63 characters DNS

@@ -9,6 +9,7 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
+	yaml "go.yaml.in/yaml/v3"
 )
 
 const validFleet = `apiVersion: fleiogen.io/v1alpha1
@@ -123,6 +124,9 @@ func TestBadSpecs(t *testing.T) {
 		extra   map[string]string
 		// want are problem lines (or parts of them) that must all appear.
 		want []string
+		// absent must not appear anywhere in the problems: a secret value,
+		// or a follow-on problem of the one reported.
+		absent []string
 	}{
 		{
 			name:    "dangling redis reference with file, line and field",
@@ -138,6 +142,27 @@ func TestBadSpecs(t *testing.T) {
 			name:    "inline license key says how to move it",
 			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: SECRET-LICENSE\n"),
 			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`, `kubectl create secret generic fleio-cloud-license -n billing --from-literal=key=<license key>`},
+		},
+		{
+			name:    "a numeric inline license key is refused as any other, and not quoted",
+			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: 987654321987\n"),
+			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git; move it into a Secret`},
+			absent:  []string{"987654321987", "expected a string"},
+		},
+		{
+			name:    "an inline license key too large for a number",
+			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: 98765432198765432198765\n"),
+			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`},
+			absent:  []string{"98765432198765432198765", "not a valid integer"},
+		},
+		{
+			name:    "an inline license key that is a list, or empty",
+			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: [zq1, zq2]\n") + edit(t, secondDeployment("panel", "panel.example.com"), "    uuid: abc-123\n", "    uuid: abc-123\n    key:\n"),
+			want: []string{
+				`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`,
+				`specs/billing.yaml:45: spec.license.key: an inline license key would be committed to git`,
+			},
+			absent: []string{"zq", "expected a string"},
 		},
 		{
 			name:    "unknown field lists the allowed ones",
@@ -265,11 +290,51 @@ func TestBadSpecs(t *testing.T) {
 				`specs/fleet.yaml:13: spec.clusters[0].tenants[0]: "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" is too long: at most 56 characters`,
 				`specs/billing.yaml:5: metadata.namespace: "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" is too long`,
 			},
+			// the connections are defined there; their namespace is the problem
+			absent: []string{"not found"},
+		},
+		{
+			name:   "a tenant listed twice",
+			fleet:  edit(t, validFleet, "tenants: [billing]", "tenants: [billing, billing]"),
+			want:   []string{`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: duplicate tenant "billing"`},
+			absent: []string{"also runs", "to both"},
+		},
+		{
+			name:   "a null tenant",
+			fleet:  edit(t, validFleet, "tenants: [billing]", "tenants: [billing, null]"),
+			want:   []string{`specs/fleet.yaml:13: spec.clusters[0].tenants[1]: empty (null): write the namespace of the FleioDeployments the cluster runs, or remove the entry`},
+			absent: []string{"has no FleioDeployment", "not a valid namespace"},
 		},
 		{
 			name:  "credentials in the repository URL",
 			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "https://ghp_SECRET@git.example.com/fleet.git"),
 			want:  []string{`specs/fleet.yaml:7: spec.repository.url: credentials in the URL would be written to git`},
+		},
+		{
+			name:  "an upper-case scheme in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "HTTPS://git.example.com/fleet.git"),
+			want:  []string{`specs/fleet.yaml:7: spec.repository.url: "HTTPS://git.example.com/fleet.git": write the scheme in lower case (https://): the GitRepository's URL pattern is case-sensitive`},
+		},
+		{
+			name:   "an upper-case scheme and credentials: the message does not quote them",
+			fleet:  edit(t, validFleet, "https://git.example.com/fleet.git", "Https://bot:zqtoken@git.example.com/fleet.git"),
+			want:   []string{`spec.repository.url: "Https://<credentials>@git.example.com/fleet.git": write the scheme in lower case`},
+			absent: []string{"zq"},
+		},
+		{
+			name:  "port 0 in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com:0/fleet.git"),
+			want:  []string{`specs/fleet.yaml:7: spec.repository.url: "https://git.example.com:0/fleet.git": port 0 is not a valid port (1 to 65535)`},
+		},
+		{
+			name:  "a port over 65535 in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "ssh://git@git.example.com:99999/fleet.git"),
+			want:  []string{`spec.repository.url: "ssh://git@git.example.com:99999/fleet.git": port 99999 is not a valid port (1 to 65535)`},
+		},
+		{
+			name:  "a space in the repository URL",
+			fleet: edit(t, validFleet, "url: https://git.example.com/fleet.git", `url: "https://git.example.com/my fleet.git"`),
+			want:  []string{`spec.repository.url: "https://git.example.com/my fleet.git" holds a space or control character, which a Git URL cannot hold (percent-encode it, such as %20 for a space)`},
 		},
 		{
 			name:  "a variable in the repository URL",
@@ -282,8 +347,55 @@ func TestBadSpecs(t *testing.T) {
 			want: []string{
 				`spec.settings.SECRET_KEY: set by fleiogen`,
 				`spec.settings.EMAIL_HOST_PASSWORD: looks like a secret`,
-				`spec.settings: 1048658 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`,
+				`spec.settings: 1048640 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`,
 			},
+		},
+		{
+			name: "secrets by name and by value, never echoed",
+			billing: validBilling + `  settings:
+    FLEIO_LICENSE_KEY: zq1
+    LICENSE_KEY: zq2
+    SITE_EMAIL_HOST_PASSWORD: zq3
+    EMAIL_PASS: zq4
+    CACHES: {default: {LOCATION: "redis://:zq5@redis:6379/1", OPTIONS: {SITE_PASSWORD: zq6}}}
+    SENTRY_DSN: "https://pub:zq7@sentry.example.com/1"
+    SIGNING_PEM: "-----BEGIN RSA PRIVATE KEY-----\nzq8\n-----END RSA PRIVATE KEY-----\n"
+    PAYMENT: {stripe: [sk_live_zq9, rk_live_zq10]}
+    NOTIFY: "Bearer ghp_zq11 github_pat_zq12"
+    SLACK: [xoxb-zq13, xoxp-zq14]
+  frontendSettings:
+    enduser: {sentryDsn: "https://pub:zq15@sentry.example.com/1", chat: xoxb-zq16}
+`,
+			want: []string{
+				`specs/billing.yaml:36: spec.settings.FLEIO_LICENSE_KEY: looks like a secret: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret`,
+				`specs/billing.yaml:37: spec.settings.LICENSE_KEY: looks like a secret`,
+				`specs/billing.yaml:38: spec.settings.SITE_EMAIL_HOST_PASSWORD: looks like a secret`,
+				`specs/billing.yaml:39: spec.settings.EMAIL_PASS: looks like a secret`,
+				`specs/billing.yaml:40: spec.settings.CACHES.default.LOCATION: holds a URL with a password: settings are written to git, in the backend-settings ConfigMap; a secret belongs in a Secret`,
+				`specs/billing.yaml:40: spec.settings.CACHES.default.OPTIONS.SITE_PASSWORD: looks like a secret`,
+				`specs/billing.yaml:41: spec.settings.SENTRY_DSN: holds a URL with a password`,
+				`specs/billing.yaml:42: spec.settings.SIGNING_PEM: holds a PEM private key`,
+				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[0]: holds a Stripe secret key (sk_live_...)`,
+				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[1]: holds a Stripe restricted key (rk_live_...)`,
+				`specs/billing.yaml:44: spec.settings.NOTIFY: holds a GitHub token (ghp_...)`,
+				`specs/billing.yaml:45: spec.settings.SLACK[0]: holds a Slack token`,
+				`specs/billing.yaml:45: spec.settings.SLACK[1]: holds a Slack token`,
+				`specs/billing.yaml:47: spec.frontendSettings.enduser.chat: holds a Slack token (xoxb-... or xoxp-...): frontend settings are written to git, and served to every browser`,
+				`specs/billing.yaml:47: spec.frontendSettings.enduser.sentryDsn: holds a URL with a password: frontend settings are written to git`,
+			},
+			absent: []string{"zq"},
+		},
+		{
+			// the raw JSON is 600002 bytes; as a Python literal every ' is \'
+			name:    "settings whose Python literal passes 1 MiB",
+			billing: validBilling + "  settings:\n    QUOTES: \"" + strings.Repeat("'", 600000) + "\"\n",
+			want:    []string{`specs/billing.yaml:35: spec.settings: 1200012 bytes: the backend-settings ConfigMap would pass the 1 MiB Kubernetes allows`},
+		},
+		{
+			// 40 KB of JSON, but indented 60 spaces deep in the file
+			name:    "frontend settings that pass 1 MiB once indented",
+			billing: validBilling + "  frontendSettings:\n    enduser:\n      deep: " + strings.Repeat("[", 30) + strings.Repeat("0, ", 20000) + "0" + strings.Repeat("]", 30) + "\n",
+			want:    []string{`specs/billing.yaml:35: spec.frontendSettings: `, ` bytes: the frontend-settings ConfigMap would pass the 1 MiB Kubernetes allows`},
 		},
 		{
 			name:    "frontend settings fleiogen sets",
@@ -353,6 +465,38 @@ func TestBadSpecs(t *testing.T) {
 			},
 		},
 		{
+			name:  "empty and null replica counts",
+			fleet: validFleet + "      replicas:\n        backend:\n        web: ~\n        celery: null\n        frontend: 2\n",
+			want: []string{
+				`specs/fleet.yaml:19: spec.environments[0].replicas.backend: empty (null): write a number of replicas, 0 to 100 (celerybeat: 1), or remove the entry for the default, 1`,
+				`specs/fleet.yaml:20: spec.environments[0].replicas.web: empty (null)`,
+				`specs/fleet.yaml:21: spec.environments[0].replicas.celery: empty (null)`,
+			},
+			absent: []string{"replicas.frontend"},
+		},
+		{
+			name:    "two deployments on the same connections",
+			billing: validBilling + sharingDeployment("panel", "panel.example.com"),
+			want: []string{
+				`specs/billing.yaml:44: spec.databaseConnection: database db.example.com:3306/fleio (FleioDbConnection "db") is also used by FleioDeployment billing/cloud (specs/billing.yaml:23): ` +
+					`both would migrate and write the same schema, each with its own secret key; give each deployment a database of its own (spec.databaseName of its FleioDbConnection)`,
+				`specs/billing.yaml:45: spec.redisConnection: Redis database redis.example.com:6379/0 (FleioRedisConnection "cache") is also used by FleioDeployment billing/cloud (specs/billing.yaml:23): ` +
+					`both would use the same Celery queues and results, each running the other's tasks with its own secret key; give each deployment a Redis database of its own (spec.databaseId of its FleioRedisConnection)`,
+			},
+			absent: []string{"billing.yaml:31", "billing.yaml:32"},
+		},
+		{
+			name:  "two connections to the same databases, in two namespaces",
+			fleet: edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"),
+			extra: map[string]string{"hosting.yaml": edit(t, edit(t, edit(t, edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"),
+				"hostname: db.example.com", "hostname: DB.Example.COM"), `databaseId: "0"`, `databaseId: "00"`), "name: cloud", "name: panel"), "domain: cloud.example.com", "domain: panel.example.com")},
+			want: []string{
+				`specs/hosting.yaml:31: spec.databaseConnection: database db.example.com:3306/fleio (FleioDbConnection "db") is also used by FleioDeployment billing/cloud through FleioDbConnection "db" (specs/billing.yaml:23): both would migrate`,
+				`specs/hosting.yaml:32: spec.redisConnection: Redis database redis.example.com:6379/0 (FleioRedisConnection "cache") is also used by FleioDeployment billing/cloud through FleioRedisConnection "cache" (specs/billing.yaml:23): both would use`,
+			},
+			absent: []string{"billing.yaml:31", "billing.yaml:32"},
+		},
+		{
 			name:  "ACME email required for public hosts",
 			fleet: strings.Replace(validFleet, "      acme:\n        email: ops@example.com\n", "", 1),
 			want:  []string{`spec.environments[0].acme.email: required: cluster "staging" requests a Let's Encrypt certificate for cloud.example.com`},
@@ -361,6 +505,14 @@ func TestBadSpecs(t *testing.T) {
 			name:  "merged request above a built-in limit",
 			fleet: validFleet + "      resources:\n        default:\n          requests: {memory: 256Mi}\n",
 			want:  []string{`spec.environments[0].resources: frontend: the memory request 256Mi is above the limit 128Mi once defaults are applied`},
+		},
+		{
+			name:  "resource claims, which are not rendered",
+			fleet: validFleet + "      resources:\n        backend:\n          claims: [{name: gpu}]\n        default:\n          claims: []\n",
+			want: []string{
+				`specs/fleet.yaml:20: spec.environments[0].resources.backend.claims: unsupported field: fleiogen does not render resource claims (allowed: limits, requests)`,
+				`specs/fleet.yaml:22: spec.environments[0].resources.default.claims: unsupported field`,
+			},
 		},
 		{
 			name:  "ReadWriteOncePod, which one pod only may use",
@@ -425,6 +577,12 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/fleet.yaml:21: spec.environments[0].hostTemplate: gives "cloud.billing.staging.example.com" for FleioDeployment billing/cloud on cluster "staging", and cluster "prod" serves it for FleioDeployment hosting/cloud`},
 		},
 		{
+			name:  "a host template that gives a single DNS label, which ACME refuses",
+			fleet: validFleet + "      hostTemplate: \"{name}\"\n",
+			want: []string{`specs/fleet.yaml:18: spec.environments[0].hostTemplate: gives host "cloud" for FleioDeployment billing/cloud on cluster "staging": a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; ` +
+				`use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[0].hostTemplate), or localhost, a .localhost or a .local name for a self-signed certificate`},
+		},
+		{
 			name:  "host template placeholder",
 			fleet: validFleet + "      hostTemplate: \"{name}.{zone}\"\n",
 			want:  []string{`spec.environments[0].hostTemplate: unknown placeholder {zone}`},
@@ -436,6 +594,21 @@ func TestBadSpecs(t *testing.T) {
 				`specs/billing.yaml:38: spec.advanced.deploymentsOverrides.backend.imagePath: "Not An Image" is not a valid image reference`,
 				`specs/billing.yaml:39: spec.advanced.deploymentsOverrides.db: unknown service`,
 			},
+		},
+		{
+			name: "image overrides of another release than spec.version",
+			billing: validBilling + "  version: 2025.06.1\n  advanced:\n    deploymentsOverrides:\n" +
+				"      backend: {imagePath: registry.example.net/mirror/fleio_backend-2025-05}\n" +
+				"      updated: {imagePath: \"registry.example.net:5000/mirror/fleio_updated-2024-12:2-hotfix1\"}\n" +
+				"      web: {imagePath: registry.example.net/mirror/fleio_web-2025-06}\n" +
+				"      celery: {imagePath: \"registry.example.net:5000/fleio_celery:1\"}\n",
+			want: []string{
+				`specs/billing.yaml:38: spec.advanced.deploymentsOverrides.backend.imagePath: "registry.example.net/mirror/fleio_backend-2025-05" is an image of Fleio 2025.05 (its repository ends in -2025-05), but spec.version is 2025.06.1: ` +
+					`backend would run 2025.05 while the rest runs 2025.06, and the database Jobs, which run the backend's image, would migrate with it; update the override to the 2025.06 image (repository ending in -2025-06) or remove it`,
+				`specs/billing.yaml:39: spec.advanced.deploymentsOverrides.updated.imagePath: "registry.example.net:5000/mirror/fleio_updated-2024-12:2-hotfix1" is an image of Fleio 2024.12 (its repository ends in -2024-12), but spec.version is 2025.06.1: ` +
+					`updated would run 2024.12 while the rest runs 2025.06; update the override`,
+			},
+			absent: []string{"deploymentsOverrides.web", "deploymentsOverrides.celery"},
 		},
 		{
 			name:    "settings name",
@@ -500,6 +673,11 @@ func TestBadSpecs(t *testing.T) {
 					t.Errorf("missing problem\n  %s\ngot:\n%v", w, err)
 				}
 			}
+			for _, a := range tc.absent {
+				if strings.Contains(err.Error(), a) {
+					t.Errorf("%q must not be reported:\n%v", a, err)
+				}
+			}
 		})
 	}
 }
@@ -512,9 +690,14 @@ func TestDistinctHostsPass(t *testing.T) {
 		return edit(t, validFleet, "  environments:\n", "    - name: staging-2\n      environment: staging\n      branch: main\n      domain: "+domain2+"\n      tenants: [billing]\n  environments:\n")
 	}
 	for name, files := range map[string]map[string]string{
-		"two deployments, two domains":  {"fleet.yaml": validFleet, "billing.yaml": validBilling + secondDeployment("panel", "panel.example.com")},
-		"two clusters, {clusterDomain}": {"fleet.yaml": twoClusters("staging2.example.com") + "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n", "billing.yaml": validBilling},
-		"localhost on two clusters":     {"fleet.yaml": twoClusters("staging2.example.com"), "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: localhost")},
+		"two deployments, two domains": {"fleet.yaml": validFleet, "billing.yaml": validBilling + secondDeployment("panel", "panel.example.com")},
+		// other databases on the same servers, and the same database name on another port
+		"two deployments, two databases": {"fleet.yaml": validFleet, "billing.yaml": validBilling + strings.Replace(
+			strings.Replace(secondDeployment("panel", "panel.example.com"), "hostname: redis-panel.example.com", "hostname: redis.example.com", 1),
+			`databaseId: "0"`, `databaseId: "1"`, 1) + strings.Replace(strings.Replace(secondDeployment("shop", "shop.example.com"), "databaseName: shop", "databaseName: fleio", 1), "port: 3306", "port: 3307", 1)},
+		"two clusters, {clusterDomain}":     {"fleet.yaml": twoClusters("staging2.example.com") + "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n", "billing.yaml": validBilling},
+		"a .localhost name from a template": {"fleet.yaml": validFleet + "      hostTemplate: \"{name}.localhost\"\n", "billing.yaml": validBilling},
+		"localhost on two clusters":         {"fleet.yaml": twoClusters("staging2.example.com"), "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: localhost")},
 	} {
 		if err := loadAndValidate(files); err != nil {
 			t.Errorf("%s: refused:\n%v", name, err)
@@ -522,8 +705,24 @@ func TestDistinctHostsPass(t *testing.T) {
 	}
 }
 
-// secondDeployment is another FleioDeployment of validBilling's namespace.
+// secondDeployment is another FleioDeployment of validBilling's namespace,
+// followed by its own connections: database <name> on validBilling's
+// MariaDB server, Redis database 0 on the server redis-<name>.example.com.
 func secondDeployment(name, domain string) string {
+	d := sharingDeployment(name, domain)
+	d = strings.Replace(d, "databaseConnection: db", "databaseConnection: "+name+"-db", 1)
+	d = strings.Replace(d, "redisConnection: cache", "redisConnection: "+name+"-cache", 1)
+	conns := validBilling[:strings.Index(validBilling, "---\napiVersion: k8s.fleio.com/v1\nkind: FleioDeployment")]
+	conns = strings.Replace(conns, "name: db", "name: "+name+"-db", 1)
+	conns = strings.Replace(conns, "databaseName: fleio", "databaseName: "+name, 1)
+	conns = strings.Replace(conns, "name: cache", "name: "+name+"-cache", 1)
+	conns = strings.Replace(conns, "hostname: redis.example.com", "hostname: redis-"+name+".example.com", 1)
+	return d + "---\n" + conns
+}
+
+// sharingDeployment is another FleioDeployment of validBilling's namespace,
+// on validBilling's connections.
+func sharingDeployment(name, domain string) string {
 	d := validBilling[strings.Index(validBilling, "---\napiVersion: k8s.fleio.com/v1\nkind: FleioDeployment"):]
 	d = strings.Replace(d, "name: cloud", "name: "+name, 1)
 	return strings.Replace(d, "domain: cloud.example.com", "domain: "+domain, 1)
@@ -701,13 +900,19 @@ func TestSecretSettingName(t *testing.T) {
 		"RECAPTCHA_SITE_KEY": false, "STRIPE_PUBLISHABLE_KEY": false, "SOCIAL_AUTH_GOOGLE_OAUTH2_KEY": false, "PRIMARY_KEY": false,
 		"PUBLIC_KEY": false, "PASSWORD_HASHERS": false, "AUTH_PASSWORD_VALIDATORS": false, "PASSWORD_RESET_TIMEOUT": false,
 		"CACHE_MIDDLEWARE_KEY_PREFIX": false, "SESSION_COOKIE_AGE": false, "TOKEN_EXPIRY_DAYS": false, "key": false, "secret": false,
+		// a license key is a secret; "public", "publishable" and "site"
+		// exempt only the word they qualify; "pass" after another word
+		"FLEIO_LICENSE_KEY": true, "LICENSE_KEY": true, "SITE_EMAIL_HOST_PASSWORD": true, "SITE_PASSWORD": true, "PUBLIC_API_TOKEN": true,
+		"PUBLISHABLE_SECRET_KEY": true, "EMAIL_PASS": true, "pass": false, "SITE_KEY": false, "recaptchaPublicKey": false, "PUBLIC_TOKEN": false,
+		"LICENSE_UUID": false, "SITE_URL": false,
 	} {
 		if got := SecretSettingName(name, false); got != want {
 			t.Errorf("SecretSettingName(%q) = %v, want %v", name, got, want)
 		}
 	}
 	// Served to every browser anyway: tokens and API keys are not refused.
-	for name, want := range map[string]bool{"googleMapsApiKey": false, "recaptchaSiteKey": false, "apiToken": false, "adminPassword": true, "privateKey": true} {
+	for name, want := range map[string]bool{"googleMapsApiKey": false, "recaptchaSiteKey": false, "apiToken": false, "adminPassword": true, "privateKey": true,
+		"licenseKey": true, "siteAdminPassword": true, "adminPass": true, "pass": false, "publicKey": false} {
 		if got := SecretSettingName(name, true); got != want {
 			t.Errorf("SecretSettingName(%q, browser) = %v, want %v", name, got, want)
 		}
@@ -715,7 +920,7 @@ func TestSecretSettingName(t *testing.T) {
 }
 
 func TestSecretsInsideSettings(t *testing.T) {
-	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    CACHES: {default: {OPTIONS: {PASSWORD: hunter2}}}\n    PASSWORD_HASHERS: [a, b]\n  frontendSettings:\n    enduser: {auth: {adminPassword: x}, googleMapsApiKey: k}\n", 1)
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    CACHES: {default: {OPTIONS: {PASSWORD: hunter2}}}\n    PASSWORD_HASHERS: [a, b]\n    RECAPTCHA_SITE_KEY: k1\n    STRIPE_PUBLISHABLE_KEY: pk_live_k2\n    PUBLIC_KEY: k3\n    SENTRY_DSN: \"https://pub@sentry.example.com/1\"\n    CACHE_URL: \"redis://redis:6379/1\"\n    DOCS: \"https://host:8080/a@b\"\n    SKU: task_live_1\n  frontendSettings:\n    enduser: {auth: {adminPassword: x}, googleMapsApiKey: k}\n", 1)
 	fleet := edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com/fleet.git?token=abc")
 	err := loadAndValidate(map[string]string{"fleet.yaml": fleet, "billing.yaml": billing})
 	if err == nil {
@@ -726,7 +931,7 @@ func TestSecretsInsideSettings(t *testing.T) {
 			t.Errorf("missing %q in:\n%v", w, err)
 		}
 	}
-	for _, a := range []string{"PASSWORD_HASHERS", "googleMapsApiKey"} {
+	for _, a := range []string{"PASSWORD_HASHERS", "googleMapsApiKey", "RECAPTCHA_SITE_KEY", "STRIPE_PUBLISHABLE_KEY", "PUBLIC_KEY", "SENTRY_DSN", "CACHE_URL", "DOCS", "SKU"} {
 		if strings.Contains(err.Error(), a) {
 			t.Errorf("%s refused:\n%v", a, err)
 		}
@@ -743,6 +948,64 @@ func TestCredentialName(t *testing.T) {
 	} {
 		if got := CredentialName(name); got != want {
 			t.Errorf("CredentialName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestSettingLineSizeMatchesTheRender: the size validation counts for a
+// setting is what the setting adds to the rendered settings.py.
+func TestSettingLineSizeMatchesTheRender(t *testing.T) {
+	render := func(settings string) string {
+		t.Helper()
+		billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    A: 1\n"+settings, 1)
+		specs, err := Load(fstest.MapFS{"f.yaml": {Data: []byte(validFleet)}, "b.yaml": {Data: []byte(billing)}}, "specs")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Validate(specs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := renderSettings(m, m.Deployments[0], m.Environments["staging"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.backend.Data["settings"]
+	}
+	base := render("")
+	for _, value := range []string{`"it's \\ a $HOME"`, `{b: [1, 2.5, null, true], a: "x\ty\u00e9"}`, `"` + strings.Repeat("$'", 100) + `"`, `[]`} {
+		var raw any
+		if err := yaml.Unmarshal([]byte(value), &raw); err != nil {
+			t.Fatal(err)
+		}
+		js, _ := json.Marshal(raw)
+		lit, err := pythonLiteral(js)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := len(render("    B_SETTING: " + value + "\n"))
+		if want := len(base) + settingLineSize("B_SETTING", lit); got != want {
+			t.Errorf("B_SETTING: %s: rendered settings.py has %d bytes, validation counts %d", value, got, want)
+		}
+	}
+}
+
+// TestImageRelease: the release an image override names by its
+// repository, whatever its registry port, tag or digest.
+func TestImageRelease(t *testing.T) {
+	digest := "@sha256:" + strings.Repeat("a", 64)
+	for ref, want := range map[string][2]int{
+		"hub.fleio.com/fleio_backend-2025-06:1":                     {2025, 6},
+		"registry.example.net:5000/mirror/fleio_web-2024-12":        {2024, 12},
+		"registry.example.net/fleio_web-2025-05:2-hotfix1" + digest: {2025, 5},
+		"registry.example.net/fleio_web-2025-05" + digest:           {2025, 5},
+		"registry.example.net:2025/fleio_web:2025-06":               {0, 0}, // the tag is not the repository
+		"registry.example.net/fleio_web-2025-06/mirror":             {0, 0},
+		"registry.example.net/fleio_web":                            {0, 0},
+	} {
+		y, m, ok := imageRelease(ref)
+		if got := [2]int{y, m}; got != want || ok != (want != [2]int{}) {
+			t.Errorf("imageRelease(%q) = %d, %d, %v; want %v", ref, y, m, ok, want)
 		}
 	}
 }

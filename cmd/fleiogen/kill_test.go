@@ -27,20 +27,31 @@ func TestKilledRenderIsCompletedByTheNext(t *testing.T) {
 	copyDir(t, "../../examples/fleet", specs)
 	writeMore := func(dir, version string) {
 		var b strings.Builder
+		// each deployment on a database and a Redis database of its own
 		for i := range 80 {
 			fmt.Fprintf(&b, `---
 apiVersion: k8s.fleio.com/v1
 kind: FleioDeployment
-metadata: {name: k%03d, namespace: billing}
+metadata: {name: k%03[1]d, namespace: billing}
 spec:
-  version: %s
-  license: {uuid: lic-%03d}
-  databaseConnection: billing-db
-  redisConnection: billing-redis
+  version: %[2]s
+  license: {uuid: lic-%03[1]d}
+  databaseConnection: k%03[1]d-db
+  redisConnection: k%03[1]d-redis
   adminCredentialsSecret: cloud-admin-credentials
-  domain: k%03d.example.com
-  enableBackups: %v
-`, i, version, i, i, i%2 == 0)
+  domain: k%03[1]d.example.com
+  enableBackups: %[3]v
+---
+apiVersion: k8s.fleio.com/v1
+kind: FleioDbConnection
+metadata: {name: k%03[1]d-db, namespace: billing}
+spec: {hostname: mariadb.databases.svc.cluster.local, port: 3306, credentialsSecret: billing-mariadb-credentials, databaseName: k%03[1]d}
+---
+apiVersion: k8s.fleio.com/v1
+kind: FleioRedisConnection
+metadata: {name: k%03[1]d-redis, namespace: billing}
+spec: {hostname: redis.databases.svc.cluster.local, port: 6379, credentialsSecret: billing-redis-credentials, databaseId: "%[4]d"}
+`, i, version, i%2 == 0, i+1)
 		}
 		if err := os.WriteFile(filepath.Join(dir, "billing", "more.yaml"), []byte(b.String()), 0o644); err != nil {
 			t.Fatal(err)

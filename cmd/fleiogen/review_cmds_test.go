@@ -162,6 +162,10 @@ func TestPromote(t *testing.T) {
 	specs := filepath.Join(repo, "specs")
 	gitIn(t, repo, "branch", "prod")
 	replaceIn(t, filepath.Join(specs, "hosting/fleio.yaml"), "version: 2025.05.2", "version: 2025.06.1")
+	// the image overrides name the release too (fleiogen refuses a mismatch)
+	for _, svc := range []string{"backend", "frontend", "updated"} {
+		replaceIn(t, filepath.Join(specs, "hosting/fleio.yaml"), "fleio_"+svc+"-2025-05", "fleio_"+svc+"-2025-06")
+	}
 	commitAll(t, repo, "hosting: 2025.06.1")
 	before := gitIn(t, repo, "show-ref")
 

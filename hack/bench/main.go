@@ -216,30 +216,35 @@ spec:
 	for t := 0; t < tenants; t++ {
 		var b strings.Builder
 		ns := names[t]
-		fmt.Fprintf(&b, `apiVersion: k8s.fleio.com/v1
+		// Each deployment has a database and a Redis database of its own
+		// (fleiogen refuses two on one): its own connections, on servers
+		// shared by the tenant.
+		for i := t * 10; i < n && i < (t+1)*10; i++ {
+			if i > t*10 {
+				b.WriteString("---\n")
+			}
+			fmt.Fprintf(&b, `apiVersion: k8s.fleio.com/v1
 kind: FleioDbConnection
-metadata: {name: db, namespace: %[1]s}
-spec: {hostname: db.example.com, port: 3306, credentialsSecret: db, databaseName: fleio}
+metadata: {name: db-%05[1]d, namespace: %[2]s}
+spec: {hostname: db.example.com, port: 3306, credentialsSecret: db, databaseName: fleio_%05[1]d}
 ---
 apiVersion: k8s.fleio.com/v1
 kind: FleioRedisConnection
-metadata: {name: redis, namespace: %[1]s}
-spec: {hostname: redis.example.com, port: 6379, credentialsSecret: redis, databaseId: "0"}
-`, ns)
-		for i := t * 10; i < n && i < (t+1)*10; i++ {
-			fmt.Fprintf(&b, `---
+metadata: {name: redis-%05[1]d, namespace: %[2]s}
+spec: {hostname: redis-%[2]s.example.com, port: 6379, credentialsSecret: redis, databaseId: "%[3]d"}
+---
 apiVersion: k8s.fleio.com/v1
 kind: FleioDeployment
-metadata: {name: fleio-%05d, namespace: %s}
+metadata: {name: fleio-%05[1]d, namespace: %[2]s}
 spec:
   version: 2025.06.1
-  license: {uuid: lic-%05d}
-  databaseConnection: db
-  redisConnection: redis
+  license: {uuid: lic-%05[1]d}
+  databaseConnection: db-%05[1]d
+  redisConnection: redis-%05[1]d
   adminCredentialsSecret: admin
-  domain: fleio-%05d.example.com
-  enableBackups: %v
-`, i, ns, i, i, i%2 == 0)
+  domain: fleio-%05[1]d.example.com
+  enableBackups: %[4]v
+`, i, ns, i-t*10, i%2 == 0)
 		}
 		if err := os.WriteFile(filepath.Join(dir, ns+".yaml"), []byte(b.String()), 0o644); err != nil {
 			return err
