@@ -192,11 +192,20 @@ func TestRiskDependencyBrokenChain(t *testing.T) {
 	}
 }
 
+// upgradeHosting moves the example's hosting to 2025.06.1, with its image
+// overrides (each of its own release) moved along.
+func upgradeHosting(r *fleetRepo) {
+	r.edit("specs/hosting/fleio.yaml", "version: 2025.05.2", "version: 2025.06.1")
+	for _, svc := range []string{"backend", "frontend", "updated"} {
+		r.edit("specs/hosting/fleio.yaml", "fleio_"+svc+"-2025-05", "fleio_"+svc+"-2025-06")
+	}
+}
+
 func TestRiskUnpromoted(t *testing.T) {
 	r := newFleetRepo(t, false)
 	r.git("branch", "prod")
 	// main moves on: a new release for hosting.
-	r.edit("specs/hosting/fleio.yaml", "version: 2025.05.2", "version: 2025.06.1")
+	upgradeHosting(r)
 	r.commit("hosting: 2025.06.1")
 
 	// A hotfix straight into prod that main never had.
@@ -208,7 +217,7 @@ func TestRiskUnpromoted(t *testing.T) {
 
 	// The same release as main, cherry-picked into prod, was on main.
 	r.git("reset", "-q", "--hard", "prod~1")
-	r.edit("specs/hosting/fleio.yaml", "version: 2025.05.2", "version: 2025.06.1")
+	upgradeHosting(r)
 	r.commit("hosting: 2025.06.1 (from main)")
 	rep = r.compare("prod~1", "prod", false, Options{Main: r.mainSide("main"), Branch: "prod"})
 	wantRisks(t, rep)
