@@ -231,7 +231,7 @@ func (v *validator) validate() *Model {
 	// hasDeployment counts namespaces with a FleioDeployment, valid or not,
 	// so an invalid one is not also reported as missing.
 	hasDeployment := map[string]bool{}
-	shared := sharedStores{v: v, dbs: map[string]storeUser{}, redises: map[string]storeUser{}}
+	shared := sharedStores{v: v, dbs: map[string][]storeUser{}, redises: map[string][]storeUser{}, together: runTogether(s.Fleet)}
 	for _, fd := range s.Deployments {
 		metaOK := checkMeta(fd, KindFleioDeployment, fd.Metadata.Name, &fd.Metadata.Namespace)
 		if fd.Metadata.Namespace != "" { // after checkMeta gave it the Fleet's default
@@ -311,12 +311,32 @@ type storeUser struct {
 // Redis database: through the same connection, or through connections with
 // the same host (in any case), port and database. Both would migrate and
 // write one schema, or share Celery's queues, each with its own secret
-// key. Whether they run on one cluster is not asked: a namespace's
-// connections are the same on every cluster that runs it. The second
+// key. Only deployments that some cluster runs together are compared (the
+// same namespace, or two namespaces one cluster both runs): on clusters
+// apart, one name may well reach a server per cluster (a Service name),
+// which fleiogen cannot tell from one server both reach. The second
 // deployment, in file order, is reported.
 type sharedStores struct {
 	v            *validator
-	dbs, redises map[string]storeUser // by host:port/database
+	dbs, redises map[string][]storeUser // by host:port/database
+	// together reports whether some cluster runs both namespaces.
+	together func(a, b string) bool
+}
+
+// runTogether returns whether some cluster of f runs both namespaces (a
+// namespace always runs with itself).
+func runTogether(f *Fleet) func(a, b string) bool {
+	return func(a, b string) bool {
+		if a == b || f == nil {
+			return true
+		}
+		for _, c := range f.Spec.Clusters {
+			if slices.Contains(c.Tenants, a) && slices.Contains(c.Tenants, b) {
+				return true
+			}
+		}
+		return false
+	}
 }
 
 func (sh *sharedStores) check(fd *FleioDeployment, dbs map[[2]string]*FleioDbConnection, redises map[[2]string]*FleioRedisConnection) {
@@ -337,12 +357,15 @@ func (sh *sharedStores) check(fd *FleioDeployment, dbs map[[2]string]*FleioDbCon
 	}
 }
 
-func (sh *sharedStores) use(users map[string]storeUser, where string, fd *FleioDeployment, field, kind, conn, what, why string) {
-	first, taken := users[where]
-	if !taken {
-		users[where] = storeUser{fd: fd, conn: conn}
+func (sh *sharedStores) use(users map[string][]storeUser, where string, fd *FleioDeployment, field, kind, conn, what, why string) {
+	i := slices.IndexFunc(users[where], func(u storeUser) bool {
+		return sh.together(u.fd.Metadata.Namespace, fd.Metadata.Namespace)
+	})
+	if i < 0 {
+		users[where] = append(users[where], storeUser{fd: fd, conn: conn})
 		return
 	}
+	first := users[where][i]
 	through := ""
 	if first.conn != conn || first.fd.Metadata.Namespace != fd.Metadata.Namespace {
 		through = fmt.Sprintf(" through %s %q", kind, first.conn)

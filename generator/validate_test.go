@@ -1009,3 +1009,22 @@ func TestImageRelease(t *testing.T) {
 		}
 	}
 }
+
+// TestSameConnectionOnClustersApart: two namespaces that no cluster runs
+// together may name the same host, port and database: a Service name
+// reaches a server per cluster. On one cluster, they are refused.
+func TestSameConnectionOnClustersApart(t *testing.T) {
+	hosting := edit(t, edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"),
+		"name: cloud", "name: panel"), "domain: cloud.example.com", "domain: panel.example.com")
+	apart := validFleet[:strings.Index(validFleet, "  environments:")] +
+		"    - name: other\n      environment: staging\n      branch: main\n      domain: other.example.com\n      tenants: [hosting]\n" +
+		validFleet[strings.Index(validFleet, "  environments:"):]
+	if err := loadAndValidate(map[string]string{"fleet.yaml": apart, "billing.yaml": validBilling, "hosting.yaml": hosting}); err != nil {
+		t.Errorf("namespaces on clusters apart refused:\n%v", err)
+	}
+	together := edit(t, apart, "tenants: [hosting]", "tenants: [hosting, billing]")
+	err := loadAndValidate(map[string]string{"fleet.yaml": together, "billing.yaml": validBilling, "hosting.yaml": hosting})
+	if err == nil || !strings.Contains(err.Error(), "is also used by FleioDeployment billing/cloud") {
+		t.Errorf("namespaces one cluster runs together, on one database: got %v", err)
+	}
+}
