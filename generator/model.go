@@ -172,6 +172,18 @@ func (d *Deployment) PullSecrets(service string) []string {
 	return []string{d.PullSecret}
 }
 
+// PreflightChecks are the checks of the preflight Job that record a
+// result: each, once passed, is a ConfigMap PreflightResult(check) that the
+// preflight stage health-checks, so a check that fails is named in the
+// stage's status.
+var PreflightChecks = []string{"database", "redis"}
+
+// PreflightResult is the name of the ConfigMap in which the preflight Job
+// records that check passed.
+func (d *Deployment) PreflightResult(check string) string {
+	return d.ObjectName("preflight-" + check)
+}
+
 // RequiredSecrets lists the Secrets the user creates for this deployment,
 // sorted and without duplicates.
 func (d *Deployment) RequiredSecrets() []string {

@@ -278,7 +278,11 @@ func tenantFile(d *Deployment) string {
 func (r *renderer) stageObjects(d *Deployment) []any {
 	ns := d.Namespace
 	labels := deploymentLabels(d, nil)
-	keys := d.ObjectName("keys")
+	keys, pre := d.ObjectName("keys"), d.ObjectName("preflight")
+	var results []string
+	for _, c := range PreflightChecks {
+		results = append(results, d.PreflightResult(c))
+	}
 	objs := []any{
 		&corev1.ServiceAccount{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
@@ -298,6 +302,26 @@ func (r *renderer) stageObjects(d *Deployment) []any {
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: keys},
 			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: keys, Namespace: ns}},
 		},
+		// The preflight Job records each check that passed in a ConfigMap
+		// of its own (owned by the Job, so it goes with it).
+		&corev1.ServiceAccount{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: meta2(pre, ns, labels),
+		},
+		&rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
+			ObjectMeta: meta2(pre, ns, labels),
+			Rules: []rbacv1.PolicyRule{
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: results, Verbs: []string{"get", "update", "delete"}},
+			},
+		},
+		&rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: meta2(pre, ns, labels),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: pre},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: pre, Namespace: ns}},
+		},
 	}
 	base := fmt.Sprintf("./components/fleio/%s/%s/", ns, d.Name)
 	for i, stage := range Stages {
@@ -314,7 +338,10 @@ func (r *renderer) stageObjects(d *Deployment) []any {
 		switch stage {
 		case "preflight":
 			o.Timeout = 5 * time.Minute
-			o.HealthChecks = append(o.HealthChecks, healthCheck("batch/v1", "Job", d.ObjectName("preflight"), ns))
+			o.HealthChecks = append(o.HealthChecks, healthCheck("batch/v1", "Job", pre, ns))
+			for _, r := range results {
+				o.HealthChecks = append(o.HealthChecks, healthCheck("v1", "ConfigMap", r, ns))
+			}
 			for _, s := range d.RequiredSecrets() {
 				o.HealthChecks = append(o.HealthChecks, healthCheck("v1", "Secret", s, ns))
 			}

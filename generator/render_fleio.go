@@ -196,6 +196,10 @@ func databaseEnv(d *Deployment) corev1.EnvVar {
 
 func valueEnv(name, value string) corev1.EnvVar { return corev1.EnvVar{Name: name, Value: value} }
 
+func fieldEnv(name, path string) corev1.EnvVar {
+	return corev1.EnvVar{Name: name, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: path}}}
+}
+
 func pullSecrets(d *Deployment, service string) []corev1.LocalObjectReference {
 	var out []corev1.LocalObjectReference
 	for _, s := range d.PullSecrets(service) {
@@ -307,12 +311,20 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		env = append(env, secretEnv(name, c.secret, c.key, true),
 			valueEnv(name+"_FROM", fmt.Sprintf("Secret %s/%s key %s", d.Namespace, c.secret, c.key)))
 	}
+	// Where the Job records the checks that passed (ConfigMaps it owns).
+	env = append(env,
+		valueEnv("RESULT_DATABASE", d.PreflightResult("database")),
+		valueEnv("RESULT_REDIS", d.PreflightResult("redis")),
+		valueEnv("JOB_NAME", d.ObjectName("preflight")),
+		fieldEnv("JOB_UID", "metadata.labels['batch.kubernetes.io/controller-uid']"),
+		fieldEnv("POD_NAMESPACE", "metadata.namespace"))
 	// A high backoffLimit keeps the Job retrying (Kubernetes backs off up
 	// to 6 minutes) rather than Failed: kustomize-controller stops health
 	// checks early on a failed Job, which would hide the missing Secret,
 	// and a failed Job never reruns once the Secret or database is fixed.
 	return r.job(d, "preflight", preflightBackoffLimit, corev1.PodSpec{
-		ImagePullSecrets: pullSecrets(d, "backend"),
+		ServiceAccountName: d.ObjectName("preflight"),
+		ImagePullSecrets:   pullSecrets(d, "backend"),
 		Containers: []corev1.Container{{
 			Name: "preflight", Image: d.Image(r.m.Registry, "backend"),
 			Command:   []string{"python3", "-c", mustTemplate("preflight.py")},

@@ -372,11 +372,56 @@ func envValue(job *batchv1.Job, name string) string {
 	return ""
 }
 
+// downServers holds the preflight checks the stand-in fails as if the
+// server were down: "<cluster>/<namespace>/<result ConfigMap>" (the
+// RESULT_DATABASE or RESULT_REDIS of a preflight Job).
+var downServers sync.Map
+
+// setServerDown makes the preflight check that records result (a
+// ConfigMap name) fail on the cluster named cluster, or pass again.
+func setServerDown(cluster, namespace, result string, down bool) {
+	key := cluster + "/" + namespace + "/" + result
+	if down {
+		downServers.Store(key, true)
+	} else {
+		downServers.Delete(key)
+	}
+}
+
+// recordPreflight creates (or replaces) the ConfigMap name owned by the
+// preflight Job when passed, and deletes it otherwise, as the script does.
+func recordPreflight(c *harness.Cluster, job *batchv1.Job, name string, passed bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: job.Namespace, Name: name}}
+	if !passed {
+		if err := c.Client.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting ConfigMap %s: %w", name, err)
+		}
+		return nil
+	}
+	cm.Labels = map[string]string{"app.kubernetes.io/managed-by": "fleiogen", "app.kubernetes.io/component": "preflight"}
+	cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
+	cm.Data = map[string]string{"result": "played by the e2e stand-in"}
+	err := c.Client.Create(ctx, cm)
+	if apierrors.IsAlreadyExists(err) {
+		err = c.Client.Update(ctx, cm)
+	}
+	if err != nil {
+		return fmt.Errorf("recording ConfigMap %s: %w", name, err)
+	}
+	return nil
+}
+
 // fleioPolicy makes the workload stand-in behave like the rendered jobs'
 // scripts would:
 //   - a preflight Job's pod fails while a Secret or key it lists in its
-//     REQUIRED_SECRET_* variables is missing (the script exits 1), and
-//     succeeds otherwise (the stand-in cannot reach MariaDB or Redis);
+//     REQUIRED_SECRET_* variables is missing, or a server is down
+//     (setServerDown), and succeeds otherwise (the stand-in cannot reach
+//     MariaDB or Redis: their checks pass unless set down). Like the
+//     script, it records each check that passed (RESULT_DATABASE,
+//     RESULT_REDIS) in a ConfigMap owned by the Job and deletes the
+//     ConfigMap of each that failed;
 //   - a deployment-keys Job, on completion, creates the Secret named by its
 //     SECRET_NAME variable (keys secretKey and ssoSalt) unless it exists,
 //     not owned by anything, as `kubectl create secret` in the script would.
@@ -402,8 +447,26 @@ func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
 					}
 				}
 			}
+			var problems []string
 			if len(missing) > 0 {
-				return harness.Fail, "preflight: missing " + strings.Join(missing, ", ")
+				problems = append(problems, "missing "+strings.Join(missing, ", "))
+			}
+			for _, check := range []struct{ result, server string }{{"RESULT_DATABASE", "DB_HOST"}, {"RESULT_REDIS", "REDIS_HOST"}} {
+				name := envValue(job, check.result)
+				if name == "" {
+					problems = append(problems, "no "+check.result+" in the Job")
+					continue
+				}
+				_, down := downServers.Load(c.Name + "/" + job.Namespace + "/" + name)
+				if down {
+					problems = append(problems, fmt.Sprintf("%s: server down (set by the scenario)", envValue(job, check.server)))
+				}
+				if err := recordPreflight(c, job, name, !down); err != nil {
+					problems = append(problems, err.Error())
+				}
+			}
+			if len(problems) > 0 {
+				return harness.Fail, "preflight: " + strings.Join(problems, "; ")
 			}
 			return harness.Succeed, ""
 		},

@@ -18,9 +18,11 @@ import (
 	"github.com/fleiogen/fleiogen/test/e2e/harness"
 )
 
-// Scenario 3: with the admin Secret missing, the preflight stage is not
-// Ready, its message names the Secret, and no later stage applies anything;
-// creating the Secret lets the chain complete.
+// Scenario 3: with the admin Secret missing and the database down (the
+// stand-in fails the preflight's database check), the preflight stage is
+// not Ready, its message names the Secret and the database check's result
+// ConfigMap, and no later stage applies anything; bringing the database
+// back and creating the Secret lets the chain complete.
 func TestPreflightStopsChain(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
@@ -28,6 +30,9 @@ func TestPreflightStopsChain(t *testing.T) {
 	cs := fr.Fleet.cluster(t, "staging")
 	d := fr.Fleet.deploysIn(cs)[0]
 	missing := d.Namespace + "/" + d.AdminSecret
+	dbResult := "fleio-" + d.Name + "-preflight-database"
+	setServerDown(cs.Name, d.Namespace, dbResult, true)
+	defer setServerDown(cs.Name, d.Namespace, dbResult, false)
 	commit := fr.Repo.Head()
 	c, rec := fleioCluster(ctx, t, fr, cs, missing)
 	pre := d.stageKS("preflight")
@@ -36,12 +41,15 @@ func TestPreflightStopsChain(t *testing.T) {
 	if err := c.WaitReady(ctx, 5*time.Minute, commit, platformKSs(cs)...); err != nil {
 		t.Fatal(err)
 	}
-	err := c.Poll(ctx, 6*time.Minute, fmt.Sprintf("Kustomization %s Ready=False naming Secret %s", pre, missing), func() (bool, string, error) {
+	dbCheck := "ConfigMap/" + d.Namespace + "/" + dbResult
+	redisCheck := "ConfigMap/" + d.Namespace + "/fleio-" + d.Name + "-preflight-redis"
+	err := c.Poll(ctx, 6*time.Minute, fmt.Sprintf("Kustomization %s Ready=False naming Secret %s and %s, not %s", pre, missing, dbCheck, redisCheck), func() (bool, string, error) {
 		s, err := c.KSStatus(ctx, pre)
 		if err != nil {
 			return false, "", err
 		}
-		return s.Ready == metav1.ConditionFalse && strings.Contains(s.Message, d.AdminSecret), s.String(), nil
+		return s.Ready == metav1.ConditionFalse && strings.Contains(s.Message, d.AdminSecret) &&
+			strings.Contains(s.Message, dbCheck) && !strings.Contains(s.Message, redisCheck), s.String(), nil
 	})
 	if err != nil {
 		t.Errorf("%v\ntransitions:\n%s", err, rec.Format())
@@ -71,7 +79,9 @@ func TestPreflightStopsChain(t *testing.T) {
 		}
 	}
 
-	// The operator creates the Secret; nothing else is done by hand.
+	// The database comes back and the operator creates the Secret;
+	// nothing else is done by hand.
+	setServerDown(cs.Name, d.Namespace, dbResult, false)
 	created := time.Now()
 	createOperatorSecrets(ctx, t, c, []*corev1.Secret{basicAuth(d.Namespace, d.AdminSecret)})
 	err = c.WaitReady(ctx, 10*time.Minute, commit, d.stageKSs()...)
