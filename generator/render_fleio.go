@@ -545,7 +545,9 @@ func certificate(d *Deployment, host string) *cmv1.Certificate {
 
 func (r *renderer) backupCronJob(d *Deployment) *batchv1.CronJob {
 	vols, mounts := volumesFor(d, "backend", "log", "var", "databaseBackups")
-	env := append(backendEnv(d), valueEnv("RETENTION_DAYS", strconv.Itoa(int(d.RetentionDays))))
+	env := append(backendEnv(d),
+		valueEnv("RETENTION_COUNT", strconv.Itoa(int(d.RetentionCount))),
+		valueEnv("RETENTION_DAYS", strconv.Itoa(int(d.RetentionDays))))
 	return &batchv1.CronJob{
 		TypeMeta: metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
 		ObjectMeta: metav1.ObjectMeta{
@@ -598,12 +600,11 @@ func renderSettings(m *Model, d *Deployment, env *EnvModel) (*settingsData, erro
 		extra = append(extra, map[string]string{"Name": k, "Value": escapeVars(lit)})
 	}
 	backend, err := executeTemplate("settings.py.tmpl", map[string]any{
-		"Namespace": d.Namespace, "Name": d.Name, "Version": d.Release.String(),
+		"Namespace": d.Namespace, "Name": d.Name,
 		"Host": rawHost(host), "Origin": rawHost(origin),
 		"DBHost": d.DB.Spec.Hostname, "DBPort": strconv.Itoa(int(d.DB.Spec.Port)), "DBName": d.DB.Spec.DatabaseName,
 		"RedisHostPort": net.JoinHostPort(d.Redis.Spec.Hostname, strconv.Itoa(int(d.Redis.Spec.Port))), "RedisDB": d.Redis.Spec.DatabaseID,
-		"Backups": d.Backups, "RetentionCount": d.RetentionCount,
-		"Extra": extra,
+		"Backups": d.Backups, "Extra": extra,
 	})
 	if err != nil {
 		return nil, err

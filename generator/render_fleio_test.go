@@ -2,12 +2,15 @@ package generator
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -82,5 +85,49 @@ func TestDatabaseChangeRerunsItsJobs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSettingsOnlyChangeWithSettings: a new release or another backup
+// retention count leaves the settings ConfigMaps as they are, so neither
+// moves a settings checksum (a release rolls the pods through their image,
+// at the app stage, after the migrations) and the config stage has nothing
+// to apply early; the backup CronJob gets the count instead.
+func TestSettingsOnlyChangeWithSettings(t *testing.T) {
+	configMaps := func(files []File) map[string]string {
+		out := map[string]string{}
+		for _, f := range files {
+			if !strings.Contains(f.Path, "/config/") || !strings.HasSuffix(f.Path, "/config.yaml") {
+				continue
+			}
+			for _, doc := range splitDocs(f.Data) {
+				var cm corev1.ConfigMap
+				if yaml.Unmarshal(doc, &cm) == nil && cm.Kind == "ConfigMap" {
+					out[f.Path+" "+cm.Name] = string(doc)
+				}
+			}
+		}
+		return out
+	}
+	m, before := renderDir(t, filepath.Join(repoRoot, "examples", "fleet"))
+	d := m.Deployments[0]
+	if !d.Backups {
+		t.Fatalf("%s/%s has no backups; the test needs them", d.Namespace, d.Name)
+	}
+	d.RetentionCount++
+	d.Release.Month++
+	after, err := Render(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := configMaps(before)
+	if len(old) == 0 {
+		t.Fatal("no settings ConfigMaps rendered")
+	}
+	if diff := cmp.Diff(old, configMaps(after)); diff != "" {
+		t.Errorf("settings ConfigMaps changed with the release and retention count (-before +after):\n%s", diff)
+	}
+	if want := fmt.Sprintf("value: %q", strconv.Itoa(int(d.RetentionCount))); !strings.Contains(filesMap(after)["components/fleio/"+d.Namespace+"/"+d.Name+"/app/base/app.yaml"], want) {
+		t.Errorf("the backup CronJob does not carry the new retention count (%s)", want)
 	}
 }

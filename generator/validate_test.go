@@ -794,7 +794,7 @@ func TestSpecsLiveInAFleetRepository(t *testing.T) {
 // override are exactly those settings.py.tmpl assigns.
 func TestManagedSettingsMatchTheTemplate(t *testing.T) {
 	assigned := map[string]bool{}
-	for _, m := range regexp.MustCompile(`(?m)^([A-Z][A-Z0-9_]*) = `).FindAllStringSubmatch(staticFiles["settings.py.tmpl"], -1) {
+	for _, m := range regexp.MustCompile(`(?m)^[ \t]*([A-Z][A-Z0-9_]*) = `).FindAllStringSubmatch(staticFiles["settings.py.tmpl"], -1) {
 		assigned[m[1]] = true
 	}
 	if diff := cmp.Diff(assigned, managedSettings); diff != "" {

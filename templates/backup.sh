@@ -1,6 +1,6 @@
 # Back up Fleio's database into the database-backups volume, keep the
-# newest DBBACKUP_CLEANUP_KEEP backups and drop those older than
-# RETENTION_DAYS days (0: no age limit).
+# newest RETENTION_COUNT backups (DBBACKUP_CLEANUP_KEEP reads it) and drop
+# those older than RETENTION_DAYS days (0: no age limit).
 set -eu
 cd /var/webapps/fleio/project
 python3 manage.py dbbackup --clean
