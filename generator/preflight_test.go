@@ -119,18 +119,33 @@ func TestPreflightRecordsResults(t *testing.T) {
 	host, port, _ := net.SplitHostPort(u.Host)
 
 	// The environment the rendered Job gives the script, with the
-	// downward API's values filled in and every Secret present.
+	// downward API's values filled in, and its Secret volumes under dir
+	// (files written by the test where a Secret exists).
 	m, _ := renderDir(t, filepath.Join(repoRoot, "examples", "fleet"))
 	d := m.Deployments[0]
 	job := (&renderer{m: m}).preflightJob(d)
+	secrets := filepath.Join(dir, "secrets")
 	env := []string{"PATH=" + os.Getenv("PATH"), "PYTHONPATH=" + mods, "SERVICEACCOUNT_DIR=" + sa,
-		"KUBERNETES_SERVICE_HOST=" + host, "KUBERNETES_SERVICE_PORT=" + port}
+		"KUBERNETES_SERVICE_HOST=" + host, "KUBERNETES_SERVICE_PORT=" + port,
+		"PREFLIGHT_ROUNDS=1", "PREFLIGHT_FIRST_DELAY=0"}
+	mounted := map[string]bool{}
+	for _, vm := range job.Spec.Template.Spec.Containers[0].VolumeMounts {
+		mounted[vm.MountPath] = true
+	}
+	var secretFiles []string
 	for _, e := range job.Spec.Template.Spec.Containers[0].Env {
 		switch {
+		case e.ValueFrom == nil && strings.HasPrefix(e.Value, preflightSecrets+"/"):
+			if !mounted[filepath.Dir(e.Value)] {
+				t.Errorf("env %s names %s, which no volume mounts", e.Name, e.Value)
+			}
+			f := filepath.Join(secrets, strings.TrimPrefix(e.Value, preflightSecrets+"/"))
+			env = append(env, e.Name+"="+f)
+			if !slices.Contains(secretFiles, f) {
+				secretFiles = append(secretFiles, f)
+			}
 		case e.ValueFrom == nil:
 			env = append(env, e.Name+"="+e.Value)
-		case e.ValueFrom.SecretKeyRef != nil:
-			env = append(env, e.Name+"=from-secret")
 		case e.Name == "JOB_UID":
 			env = append(env, e.Name+"=job-uid-1")
 		case e.Name == "POD_NAMESPACE":
@@ -139,17 +154,25 @@ func TestPreflightRecordsResults(t *testing.T) {
 			t.Fatalf("env %s: the test does not know its value", e.Name)
 		}
 	}
+	for _, f := range secretFiles {
+		if err := os.MkdirAll(filepath.Dir(f), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(f, []byte("from-secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	script := job.Spec.Template.Spec.Containers[0].Command
 	if len(script) != 3 || script[0] != "python3" || script[1] != "-c" {
 		t.Fatalf("preflight command is %q, the test expects python3 -c SCRIPT", script)
 	}
-	run := func(mariadb, redis string) (string, int) {
+	run := func(mariadb, redis string, more ...string) (string, int) {
 		t.Helper()
 		mu.Lock()
 		calls = nil
 		mu.Unlock()
 		cmd := exec.Command(py, "-c", script[2])
-		cmd.Env = append(slices.Clone(env), "FAKE_MARIADB="+mariadb, "FAKE_REDIS="+redis)
+		cmd.Env = append(append(slices.Clone(env), "FAKE_MARIADB="+mariadb, "FAKE_REDIS="+redis), more...)
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -206,8 +229,27 @@ func TestPreflightRecordsResults(t *testing.T) {
 		t.Errorf("both ready: API calls (-want +got):\n%s", diff)
 	}
 	mu.Lock()
-	defer mu.Unlock()
 	if !existing[dbResult] || !existing[redisResult] {
 		t.Errorf("after both passed, the ConfigMaps are %v, want %s and %s", existing, dbResult, redisResult)
+	}
+	mu.Unlock()
+
+	// A missing Secret is named, and the script checks again until the
+	// last round (the rendered Job sets no PREFLIGHT_ROUNDS: it waits).
+	license := filepath.Join(secrets, d.LicenseSecret, "key")
+	if err := os.Remove(license); err != nil {
+		t.Fatal(err)
+	}
+	out, code = run("10.11.13-MariaDB", "7.4.2", "PREFLIGHT_ROUNDS=3")
+	if n := strings.Count(out, "missing Secret or key: Secret "+d.Namespace+"/"+d.LicenseSecret+" key key"); code != 1 || n != 3 {
+		t.Errorf("license Secret missing, 3 rounds: exit %d, the Secret named %d times, output:\n%s", code, n, out)
+	}
+	if n := strings.Count(out, "checking again"); n != 2 {
+		t.Errorf("3 rounds: %d waits, want 2; output:\n%s", n, out)
+	}
+	for _, e := range job.Spec.Template.Spec.Containers[0].Env {
+		if e.Name == "PREFLIGHT_ROUNDS" {
+			t.Errorf("the rendered Job sets PREFLIGHT_ROUNDS=%s: it must check until everything passes", e.Value)
+		}
 	}
 }

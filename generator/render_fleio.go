@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,9 +21,13 @@ import (
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 )
 
-// preflightBackoffLimit is how often the preflight Job retries before it
-// gives up (about ten hours with the back-off capped at 6 minutes).
-const preflightBackoffLimit = 100
+// preflightBackoffLimit bounds the preflight pods that crash. Failing
+// checks do not end a pod: it checks again until they pass.
+const preflightBackoffLimit = 6
+
+// preflightSecrets is where the preflight Job mounts each Secret it reads,
+// under a directory of the Secret's name.
+const preflightSecrets = "/var/run/fleio/secrets"
 
 // Minimum server versions Fleio supports; the preflight Job checks them.
 const (
@@ -285,6 +290,10 @@ func (r *renderer) job(d *Deployment, suffix string, backoff int32, spec corev1.
 func shell(script string) []string { return []string{"/bin/sh", "-c", script} }
 
 func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
+	// The Secrets are optional volumes, not environment variables: the
+	// kubelet fills a volume in when its Secret appears, so the pod that
+	// waits for a missing Secret sees it without being replaced.
+	file := func(secret, key string) string { return preflightSecrets + "/" + secret + "/" + key }
 	env := []corev1.EnvVar{
 		valueEnv("DB_HOST", d.DB.Spec.Hostname),
 		valueEnv("DB_PORT", strconv.Itoa(int(d.DB.Spec.Port))),
@@ -294,10 +303,10 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		valueEnv("REDIS_PORT", strconv.Itoa(int(d.Redis.Spec.Port))),
 		valueEnv("REDIS_DB", d.Redis.Spec.DatabaseID),
 		valueEnv("REDIS_MIN_VERSION", MinRedis),
-		secretEnv("FLEIO_DB_USER", d.DB.Spec.CredentialsSecret, "username", true),
-		secretEnv("FLEIO_DB_PASSWORD", d.DB.Spec.CredentialsSecret, "password", true),
-		secretEnv("FLEIO_REDIS_USER", d.Redis.Spec.CredentialsSecret, "username", true),
-		secretEnv("FLEIO_REDIS_PASSWORD", d.Redis.Spec.CredentialsSecret, "password", true),
+		valueEnv("DB_USER_FILE", file(d.DB.Spec.CredentialsSecret, "username")),
+		valueEnv("DB_PASSWORD_FILE", file(d.DB.Spec.CredentialsSecret, "password")),
+		valueEnv("REDIS_USER_FILE", file(d.Redis.Spec.CredentialsSecret, "username")),
+		valueEnv("REDIS_PASSWORD_FILE", file(d.Redis.Spec.CredentialsSecret, "password")),
 	}
 	checks := []struct{ secret, key string }{
 		{d.DB.Spec.CredentialsSecret, "username"},
@@ -306,10 +315,20 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		{d.Spec.AdminCredentialsSecret, "password"},
 		{d.LicenseSecret, "key"},
 	}
+	var vols []corev1.Volume
+	var mounts []corev1.VolumeMount
 	for i, c := range checks {
 		name := fmt.Sprintf("REQUIRED_SECRET_%d", i)
-		env = append(env, secretEnv(name, c.secret, c.key, true),
+		env = append(env, valueEnv(name, file(c.secret, c.key)),
 			valueEnv(name+"_FROM", fmt.Sprintf("Secret %s/%s key %s", d.Namespace, c.secret, c.key)))
+	}
+	for _, secret := range []string{d.DB.Spec.CredentialsSecret, d.Redis.Spec.CredentialsSecret, d.Spec.AdminCredentialsSecret, d.LicenseSecret} {
+		if slices.ContainsFunc(mounts, func(m corev1.VolumeMount) bool { return m.MountPath == preflightSecrets+"/"+secret }) {
+			continue
+		}
+		v := fmt.Sprintf("secret-%d", len(vols))
+		vols = append(vols, corev1.Volume{Name: v, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, Optional: ptr(true)}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: v, MountPath: preflightSecrets + "/" + secret, ReadOnly: true})
 	}
 	// Where the Job records the checks that passed (ConfigMaps it owns).
 	env = append(env,
@@ -318,18 +337,20 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		valueEnv("JOB_NAME", d.ObjectName("preflight")),
 		fieldEnv("JOB_UID", "metadata.labels['batch.kubernetes.io/controller-uid']"),
 		fieldEnv("POD_NAMESPACE", "metadata.namespace"))
-	// A high backoffLimit keeps the Job retrying (Kubernetes backs off up
-	// to 6 minutes) rather than Failed: kustomize-controller stops health
-	// checks early on a failed Job, which would hide the missing Secret,
-	// and a failed Job never reruns once the Secret or database is fixed.
+	// The script checks again, backing off to 5 minutes, until every check
+	// passes: the Job stays active (not Failed, which would end
+	// kustomize-controller's health checks early and never rerun), one pod
+	// waits, and fixing the cause lets the chain go on by itself.
 	return r.job(d, "preflight", preflightBackoffLimit, corev1.PodSpec{
 		ServiceAccountName: d.ObjectName("preflight"),
 		ImagePullSecrets:   pullSecrets(d, "backend"),
+		Volumes:            vols,
 		Containers: []corev1.Container{{
 			Name: "preflight", Image: d.Image(r.m.Registry, "backend"),
-			Command:   []string{"python3", "-c", mustTemplate("preflight.py")},
-			Env:       env,
-			Resources: jobResources(),
+			Command:      []string{"python3", "-c", mustTemplate("preflight.py")},
+			Env:          env,
+			VolumeMounts: mounts,
+			Resources:    jobResources(),
 		}},
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -447,8 +448,23 @@ func TestNoSecretsInTree(t *testing.T) {
 				}
 				for _, ps := range []corev1.PodSpec{obj.Spec.Template.Spec, obj.Spec.JobTemplate.Spec.Template.Spec} {
 					for _, c := range append(ps.InitContainers, ps.Containers...) {
+						// A *_FILE variable names a file a Secret volume holds.
+						secretDirs := map[string]bool{}
+						for _, vm := range c.VolumeMounts {
+							for _, v := range ps.Volumes {
+								if v.Name == vm.Name && v.Secret != nil {
+									secretDirs[vm.MountPath] = true
+								}
+							}
+						}
 						for _, e := range c.Env {
 							secretish := strings.Contains(e.Name, "PASSWORD") || strings.Contains(e.Name, "SECRET_KEY") || strings.Contains(e.Name, "SALT") || strings.Contains(e.Name, "LICENSE_KEY")
+							if secretish && strings.HasSuffix(e.Name, "_FILE") {
+								if e.ValueFrom != nil || !secretDirs[path.Dir(e.Value)] {
+									t.Errorf("%s: %s: env %s of container %s names %q, not a file of a Secret volume", name, f.Path, e.Name, c.Name, e.Value)
+								}
+								continue
+							}
 							if secretish && (e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil) {
 								t.Errorf("%s: %s: env %s of container %s is not read from a Secret", name, f.Path, e.Name, c.Name)
 							}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -415,9 +416,10 @@ func recordPreflight(c *harness.Cluster, job *batchv1.Job, name string, passed b
 
 // fleioPolicy makes the workload stand-in behave like the rendered jobs'
 // scripts would:
-//   - a preflight Job's pod fails while a Secret or key it lists in its
-//     REQUIRED_SECRET_* variables is missing, or a server is down
-//     (setServerDown), and succeeds otherwise (the stand-in cannot reach
+//   - a preflight Job's pod keeps running (Hold) while a Secret or key it
+//     lists in its REQUIRED_SECRET_* variables (files of optional Secret
+//     volumes) is missing, or a server is down (setServerDown), and
+//     succeeds otherwise (the stand-in cannot reach
 //     MariaDB or Redis: their checks pass unless set down). Like the
 //     script, it records each check that passed (RESULT_DATABASE,
 //     RESULT_REDIS) in a ConfigMap owned by the Job and deletes the
@@ -434,16 +436,18 @@ func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
 			var missing []string
 			for _, ctr := range job.Spec.Template.Spec.Containers {
 				for _, e := range ctr.Env {
-					if !strings.HasPrefix(e.Name, "REQUIRED_SECRET_") || e.ValueFrom == nil || e.ValueFrom.SecretKeyRef == nil {
+					// REQUIRED_SECRET_<n> is a file of an optional Secret
+					// volume: <mount>/<secret>/<key>.
+					if !regexp.MustCompile(`^REQUIRED_SECRET_\d+$`).MatchString(e.Name) {
 						continue
 					}
-					ref := e.ValueFrom.SecretKeyRef
+					secret, key := filepath.Base(filepath.Dir(e.Value)), filepath.Base(e.Value)
 					var s corev1.Secret
 					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-					err := c.Client.Get(ctx, client.ObjectKey{Namespace: job.Namespace, Name: ref.Name}, &s)
+					err := c.Client.Get(ctx, client.ObjectKey{Namespace: job.Namespace, Name: secret}, &s)
 					cancel()
-					if err != nil || len(s.Data[ref.Key]) == 0 {
-						missing = append(missing, fmt.Sprintf("Secret %s/%s key %s", job.Namespace, ref.Name, ref.Key))
+					if err != nil || len(s.Data[key]) == 0 {
+						missing = append(missing, fmt.Sprintf("Secret %s/%s key %s", job.Namespace, secret, key))
 					}
 				}
 			}
@@ -466,7 +470,9 @@ func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
 				}
 			}
 			if len(problems) > 0 {
-				return harness.Fail, "preflight: " + strings.Join(problems, "; ")
+				// The script checks again until everything passes: its pod
+				// keeps running and the Job stays active.
+				return harness.Hold, "preflight: " + strings.Join(problems, "; ")
 			}
 			return harness.Succeed, ""
 		},
