@@ -368,6 +368,16 @@ func TestUninstall(t *testing.T) {
 		}
 	}
 	mustGo = append(mustGo, "ClusterIssuer "+p+"-acme-issuer")
+	// The preflight Job's result ConfigMaps are in no inventory: they go
+	// with the Job, their owner (kube-controller-manager's garbage
+	// collector).
+	for _, check := range []string{"database", "redis"} {
+		k := "ConfigMap " + d.Namespace + "/" + p + "-preflight-" + check
+		if _, ok := before[k]; !ok {
+			t.Fatalf("%s is not there before the uninstall", k)
+		}
+		mustGo = append(mustGo, k)
+	}
 	for _, n := range []string{"-compiled-pvc", "-log-pvc", "-var-pvc"} {
 		mustStay = append(mustStay, "PersistentVolumeClaim "+d.Namespace+"/"+p+n)
 	}
