@@ -625,7 +625,7 @@ func renderSettings(m *Model, d *Deployment, env *EnvModel) (*settingsData, erro
 		"Host": rawHost(host), "Origin": rawHost(origin),
 		"DBHost": d.DB.Spec.Hostname, "DBPort": strconv.Itoa(int(d.DB.Spec.Port)), "DBName": d.DB.Spec.DatabaseName,
 		"RedisHostPort": net.JoinHostPort(d.Redis.Spec.Hostname, strconv.Itoa(int(d.Redis.Spec.Port))), "RedisDB": d.Redis.Spec.DatabaseID,
-		"Backups": d.Backups, "Extra": extra,
+		"Backups": d.Backups || d.BackupFirst, "Extra": extra,
 	})
 	if err != nil {
 		return nil, err

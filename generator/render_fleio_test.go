@@ -3,6 +3,7 @@ package generator
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,5 +130,48 @@ func TestSettingsOnlyChangeWithSettings(t *testing.T) {
 	}
 	if want := fmt.Sprintf("value: %q", strconv.Itoa(int(d.RetentionCount))); !strings.Contains(filesMap(after)["components/fleio/"+d.Namespace+"/"+d.Name+"/app/base/app.yaml"], want) {
 		t.Errorf("the backup CronJob does not carry the new retention count (%s)", want)
+	}
+}
+
+// TestBackupBeforeUpgradeWithoutSchedule: backupBeforeUpgrade: yes backs
+// up before an upgrade also when scheduled backups are off (it used to be
+// dropped without a word); the default follows enableBackups.
+func TestBackupBeforeUpgradeWithoutSchedule(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"fleet.yaml", "billing/fleio.yaml", "hosting/fleio.yaml"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == "hosting/fleio.yaml" {
+			data = []byte(strings.Replace(string(data), "  domain: panel.example.net\n", "  domain: panel.example.net\n  backupBeforeUpgrade: yes\n", 1))
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, files := renderDir(t, dir)
+	tree := filesMap(files)
+	for _, d := range m.Deployments {
+		var job batchv1.Job
+		if err := yaml.Unmarshal([]byte(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/database/job.yaml"]), &job); err != nil {
+			t.Fatal(err)
+		}
+		backsUp := len(job.Spec.Template.Spec.InitContainers) == 1 && job.Spec.Template.Spec.InitContainers[0].Name == "pre-upgrade-backup"
+		settings := tree["components/fleio/"+d.Namespace+"/"+d.Name+"/config/staging/config.yaml"]
+		cron := strings.Contains(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/app/base/app.yaml"], "kind: CronJob")
+		switch d.Name {
+		case "panel": // backups off, backupBeforeUpgrade: yes
+			if !backsUp || !strings.Contains(settings, "DBBACKUP_STORAGE") || cron {
+				t.Errorf("%s: pre-upgrade backup %v, dbbackup settings %v, backup CronJob %v; want true, true, false", d.Name, backsUp, strings.Contains(settings, "DBBACKUP_STORAGE"), cron)
+			}
+		case "cloud": // backups on, the default
+			if !backsUp || !cron {
+				t.Errorf("%s: pre-upgrade backup %v, backup CronJob %v; want both", d.Name, backsUp, cron)
+			}
+		}
 	}
 }

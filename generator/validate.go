@@ -778,7 +778,14 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			bad("spec.backupRetentionDays", "%d is out of range (1 to 36500)", d.RetentionDays)
 		}
 	}
-	d.BackupFirst = d.Backups && (spec.BackupBeforeUpgrade == nil || spec.BackupBeforeUpgrade.On())
+	// Before an upgrade: by default when backups are on; when asked for,
+	// also without scheduled backups (the database-backups volume is
+	// always there).
+	if spec.BackupBeforeUpgrade != nil {
+		d.BackupFirst = spec.BackupBeforeUpgrade.On()
+	} else {
+		d.BackupFirst = d.Backups
+	}
 
 	d.PullSecret = orDefault(v.specs.Fleet.Spec.Images.PullSecret, DefaultPullSecret)
 	utils := false
