@@ -473,7 +473,11 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	// numbers, deep nesting).
 	if root.Kind == yaml.MappingNode {
 		if apiVersion, kind := peekTypeMeta(root); !isOurs(apiVersion, kind) {
-			s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: %s %s", file, root.Line, apiVersion, kind))
+			what := strings.TrimSpace(apiVersion + " " + kind)
+			if apiVersion == "" || kind == "" {
+				what = strings.TrimSpace("(no apiVersion and kind) " + what)
+			}
+			s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: %s", file, root.Line, what))
 			return nil
 		}
 	} else if !listsOurs(root) {

@@ -775,7 +775,7 @@ func TestSpecsLiveInAFleetRepository(t *testing.T) {
 	}
 	want := []string{
 		"repo/apps/kustomization.yaml:1: kustomize.config.k8s.io/v1beta1 Kustomization",
-		"repo/ci/review.yaml:1:  ",
+		"repo/ci/review.yaml:1: (no apiVersion and kind)",
 		"repo/clusters/staging/flux-system/gotk-sync.yaml:1: source.toolkit.fluxcd.io/v1 GitRepository",
 		"repo/clusters/staging/flux-system/gotk-sync.yaml:5: v1 ConfigMap",
 	}

@@ -68,7 +68,7 @@ Risks are flagged with the object and a one-line explanation:
   fleiogen diff --base origin/main -o markdown examples/fleet
 
   # A pull request into prod: fail on hotfixes that skipped main, and on deletions
-  fleiogen diff --base origin/prod --head HEAD --main origin/main --fail-on unpromoted,prune examples/fleet`,
+  fleiogen diff --base origin/prod --head HEAD --branch prod --main origin/main --fail-on unpromoted,prune examples/fleet`,
 		Args: argsAtMostOne,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := "."
@@ -139,6 +139,12 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 	if o.cluster != "" && base.Cluster(o.cluster) == nil && head.Cluster(o.cluster) == nil {
 		return withCode(ExitInput, fmt.Errorf("--cluster %q: no such cluster (clusters: %s)", o.cluster, strings.Join(clusterNames(base, head), ", ")))
 	}
+	if o.branch != "" {
+		branches := clusterBranches(base, head)
+		if !slices.Contains(branches, o.branch) {
+			return withCode(ExitInput, fmt.Errorf("--branch %q: no cluster reads this branch (GIT_BRANCH of the clusters: %s)", o.branch, strings.Join(branches, ", ")))
+		}
+	}
 	if base.Missing {
 		fmt.Fprintf(errOut, "note: %s has no %s; everything is new\n", base.Label, dir)
 	}
@@ -152,7 +158,7 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 			changed++
 		}
 	}
-	fmt.Fprintf(errOut, "%d of %d clusters change; %d risks\n", changed, len(rep.Clusters), len(rep.Risks))
+	fmt.Fprintf(errOut, "%d of %s change; %s\n", changed, count(len(rep.Clusters), "cluster"), count(len(rep.Risks), "risk"))
 	if failOn != nil {
 		if failing := rep.Failing(failOn); len(failing) > 0 {
 			var names []string
@@ -161,7 +167,7 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 					names = append(names, r.Name)
 				}
 			}
-			return withCode(ExitDifferences, fmt.Errorf("%d risks that --fail-on refuses: %s", len(failing), strings.Join(names, ", ")))
+			return withCode(ExitDifferences, fmt.Errorf("%s that --fail-on refuses: %s", count(len(failing), "risk"), strings.Join(names, ", ")))
 		}
 		return nil
 	}
@@ -196,6 +202,21 @@ func sideError(err error) error {
 		return withCode(ExitInput, err)
 	}
 	return withCode(ExitFailure, err)
+}
+
+// clusterBranches are the branches the clusters of sides read (GIT_BRANCH
+// of their runtime-info), sorted.
+func clusterBranches(sides ...*review.Side) []string {
+	var branches []string
+	for _, s := range sides {
+		for _, c := range s.Clusters {
+			if b := c.Values["GIT_BRANCH"]; b != "" && !slices.Contains(branches, b) {
+				branches = append(branches, b)
+			}
+		}
+	}
+	sort.Strings(branches)
+	return branches
 }
 
 func clusterNames(sides ...*review.Side) []string {

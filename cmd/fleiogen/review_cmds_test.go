@@ -182,6 +182,13 @@ func TestPromote(t *testing.T) {
 	if st := gitIn(t, repo, "status", "--porcelain"); st != "" {
 		t.Errorf("promote changed the work tree:\n%s", st)
 	}
+	// A branch no cluster reads is a usage error, not "0 of 0 clusters
+	// change" with exit 0, which would let a typo pass a CI gate.
+	for _, args := range [][]string{{"promote", "--from", "main", "--to", "prod", "--branch", "prdo", specs}, {"diff", "--base", "prod", "--branch", "prdo", specs}} {
+		if code, _, stderr := run(args...); code != ExitInput || !strings.Contains(stderr, `--branch "prdo": no cluster reads this branch (GIT_BRANCH of the clusters: main, prod)`) {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
 	if code, _, _ := run("promote", "--from", "main", "--to", "main", specs); code != ExitOK {
 		t.Errorf("promoting main into itself: exit %d", code)
 	}

@@ -87,3 +87,12 @@ func argsAtMostOne(cmd *cobra.Command, args []string) error {
 	}
 	return nil
 }
+
+// count writes n with noun, in the plural unless n is 1: "1 cluster",
+// "2 clusters".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

@@ -25,7 +25,7 @@ reports every problem as file:line: field: message, and writes nothing.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "%s: valid: %d clusters, %d tenants, %d FleioDeployments\n", dir, len(m.Clusters), len(m.Tenants), len(m.Deployments))
+			fmt.Fprintf(out, "%s: valid: %s, %s, %s\n", dir, count(len(m.Clusters), "cluster"), count(len(m.Tenants), "tenant"), count(len(m.Deployments), "FleioDeployment"))
 			return nil
 		},
 	}

@@ -32,10 +32,10 @@ type RiskInfo struct{ Name, Description string }
 // Risks are every risk Compare flags, in the order reports list them.
 var Risks = []RiskInfo{
 	{RiskPrune, "an object leaves git and Flux deletes it (or may delete it while it moves between Kustomizations)"},
-	{RiskPruneProtection, "a PVC or a deployment-keys Secret loses kustomize.toolkit.fluxcd.io/prune: disabled, or arrives without it"},
+	{RiskPruneProtection, "a PVC loses kustomize.toolkit.fluxcd.io/prune: disabled or arrives without it, or the deployment-keys Secret appears in git"},
 	{RiskImmutableJob, "a Job's pod template changes without kustomize.toolkit.fluxcd.io/force: enabled: the apply fails"},
-	{RiskImmutableSelector, "a Deployment's (StatefulSet's, DaemonSet's) selector changes: the apply fails"},
-	{RiskImmutablePVC, "a PVC's storage class, access modes or volume mode change, or its size decreases: the apply fails"},
+	{RiskImmutableSelector, "a Deployment's (StatefulSet's, DaemonSet's, ReplicaSet's) selector changes: the apply fails"},
+	{RiskImmutablePVC, "a PVC's storage class, access modes, volume mode or volume name change, or its size decreases: the apply fails (with force, the PVC is recreated and its data lost)"},
 	{RiskImmutableService, "a Service's clusterIP changes: the apply fails"},
 	{RiskPVCResize, "a PVC's size grows: the apply fails unless the claim is bound and its storage class allows volume expansion"},
 	{RiskDependency, "a Kustomization's dependsOn changes, points to a Kustomization that does not exist, or a stage chain breaks or loops"},
