@@ -32,6 +32,9 @@ type Source struct {
 	Line int
 	// bad are the field paths Load reported problems at.
 	bad []string
+	// lost are the field paths whose values Load could not read: they
+	// are missing from the object.
+	lost []string
 	// nulls are the field paths whose value is empty or null ("key:",
 	// "key: ~"), which decoding turns into a zero value.
 	nulls map[string]bool
@@ -53,6 +56,18 @@ func (s *Source) nullAt(p string) bool { return s.nulls[p] }
 func (s *Source) reported(field string) bool {
 	for _, b := range s.bad {
 		if within(field, b) || within(b, field) {
+			return true
+		}
+	}
+	return false
+}
+
+// lostAt reports whether Load could not read the value at field path p,
+// one inside it, or one that holds it: checks that compare with that value
+// would report the loss as another problem.
+func (s *Source) lostAt(p string) bool {
+	for _, l := range s.lost {
+		if within(p, l) || within(l, p) {
 			return true
 		}
 	}
@@ -94,8 +109,10 @@ type Specs struct {
 	// sources maps each loaded object to where it came from.
 	sources map[any]*Source
 	// loadProblems are Load's problems, which Validate reports with its
-	// own. whole says a document could not be loaded at all, so that
-	// checks across objects would report what is missing as wrong.
+	// own. whole says a document could not be loaded at all, or that the
+	// Fleet, or an object's name or namespace, lost a value: checks
+	// across objects would report what is missing as wrong, and Validate
+	// runs only the checks of each object on its own.
 	loadProblems Problems
 	whole        bool
 }
@@ -537,6 +554,7 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 		report(p.Field, "%s", p.Message)
 	}
 	lost = append(lost, sc.lost...)
+	src.lost = lost
 	// A Fleet, or an object's name or namespace, that lost a value would
 	// make checks across objects report the loss as other problems.
 	for _, f := range lost {

@@ -102,10 +102,17 @@ type validator struct {
 	// it are not reported again.
 	badDomain map[string]bool
 	// badMeta marks the objects (kind, namespace, name) whose name or
-	// namespace is reported: a reference to one is not also "not found".
+	// namespace is reported, the namespace "" when it is unknown: a
+	// reference to one is not also "not found".
 	badMeta map[[3]string]bool
+	// alone says that only the checks of each object on its own run, not
+	// those across objects (see across): Load could not read a document
+	// whole, or there is no Fleet.
+	alone bool
 }
 
+// at reports a problem of one object, found in its own fields (for an
+// object without a namespace, with the Fleet's spec.defaultNamespace).
 func (v *validator) at(obj any, field, format string, args ...any) {
 	src := v.specs.SourceOf(obj)
 	if src.reported(field) {
@@ -114,15 +121,24 @@ func (v *validator) at(obj any, field, format string, args ...any) {
 	v.problems = append(v.problems, Problem{File: src.File, Line: src.LineOf(field), Field: field, Message: fmt.Sprintf(format, args...)})
 }
 
-// Validate checks the loaded specs and returns the model to render, or every
-// problem found, Load's included. When Load could not read a whole
-// document, only its problems are reported: checks across objects would
-// report what is missing as wrong.
-func Validate(specs *Specs) (*Model, error) {
-	if specs.whole {
-		return nil, specs.loadProblems
+// across reports a problem found by comparing objects: a reference, a
+// duplicate, where a deployment runs and what it serves. Not when v.alone:
+// what Load could not read would be reported as missing or wrong.
+func (v *validator) across(obj any, field, format string, args ...any) {
+	if !v.alone {
+		v.at(obj, field, format, args...)
 	}
-	v := &validator{specs: specs, badMeta: map[[3]string]bool{}}
+}
+
+// Validate checks the loaded specs and returns the model to render, or every
+// problem found, Load's included. When Load could not read a document
+// whole, or a value of the Fleet or of an object's name or namespace, or
+// there is no Fleet, each object's own fields are still checked, but not
+// what relates objects (references, duplicates, tenants and hosts): those
+// checks would report what is missing as other problems. No check compares
+// with a value Load could not read.
+func Validate(specs *Specs) (*Model, error) {
+	v := &validator{specs: specs, badMeta: map[[3]string]bool{}, alone: specs.whole || specs.Fleet == nil}
 	m := v.validate()
 	if problems := append(slices.Clone(specs.loadProblems), v.problems...); len(problems) > 0 {
 		return nil, problems.sorted()
@@ -132,17 +148,22 @@ func Validate(specs *Specs) (*Model, error) {
 
 func (v *validator) validate() *Model {
 	s := v.specs
-	if s.Fleet == nil {
-		var file string
-		for _, src := range s.sources {
-			if file == "" || src.File < file {
-				file = src.File
-			}
-		}
-		v.problems = append(v.problems, Problem{File: file, Line: 1, Message: fmt.Sprintf("no Fleet found: add a %s Fleet that names the repository and the clusters", FleetAPIVersion)})
-		return nil
-	}
 	f := s.Fleet
+	if f == nil {
+		if !s.whole { // else the Fleet may be in what Load could not read
+			var file string
+			for _, src := range s.sources {
+				if file == "" || src.File < file {
+					file = src.File
+				}
+			}
+			v.problems = append(v.problems, Problem{File: file, Line: 1, Message: fmt.Sprintf("no Fleet found: add a %s Fleet that names the repository and the clusters", FleetAPIVersion)})
+		}
+		// The objects are still checked, each on its own; the model's
+		// Fleet values are the defaults, and nothing is checked against
+		// them.
+		f = &Fleet{}
+	}
 	m := &Model{
 		Repository:   f.Spec.Repository,
 		Registry:     orDefault(f.Spec.Images.Registry, DefaultRegistry),
@@ -152,14 +173,24 @@ func (v *validator) validate() *Model {
 		SetLicense:   orDefault(f.Spec.Tools.SetLicenseCommand, DefaultSetLicenseShell),
 		Environments: map[string]*EnvModel{},
 	}
-	v.fleet(f, m)
+	if s.Fleet != nil {
+		v.fleet(f, m)
+	}
 
+	// The Fleet's default namespace is unknown when the Fleet, or its
+	// spec.defaultNamespace, could not be read.
+	defaultKnown := s.Fleet != nil && !s.FleetSource.lostAt("spec.defaultNamespace")
+	// namespaceOf returns an object's namespace, the Fleet's default when
+	// it names none, or "" when it is unknown (and reported, unless that
+	// would report a lost value).
 	namespaceOf := func(obj any, meta *string) string {
-		if *meta == "" {
-			if f.Spec.DefaultNamespace == "" {
-				v.at(obj, "metadata.namespace", "required (or set spec.defaultNamespace in the Fleet)")
-				return ""
-			}
+		switch {
+		case *meta != "" || s.SourceOf(obj).lostAt("metadata.namespace"):
+			// written, or lost (Load reported it): not the Fleet's default
+		case !defaultKnown:
+		case f.Spec.DefaultNamespace == "":
+			v.at(obj, "metadata.namespace", "required (or set spec.defaultNamespace in the Fleet)")
+		default:
 			*meta = f.Spec.DefaultNamespace
 		}
 		return *meta
@@ -168,7 +199,7 @@ func (v *validator) validate() *Model {
 	seen := map[key]any{}
 	checkMeta := func(obj any, kind, name string, ns *string) bool {
 		namespace := namespaceOf(obj, ns)
-		ok := true
+		ok := namespace != "" // else reported, or lost
 		if name == "" {
 			v.at(obj, "metadata.name", "required")
 			ok = false
@@ -189,9 +220,9 @@ func (v *validator) validate() *Model {
 			}
 		}
 		k := key{kind, namespace, name}
-		if first, dup := seen[k]; dup && name != "" {
+		if first, dup := seen[k]; dup && name != "" && namespace != "" {
 			src := s.SourceOf(first)
-			v.at(obj, "metadata.name", "duplicate %s %q in namespace %q (first defined at %s:%d)", kind, name, namespace, src.File, src.Line)
+			v.across(obj, "metadata.name", "duplicate %s %q in namespace %q (first defined at %s:%d)", kind, name, namespace, src.File, src.Line)
 			ok = false
 		} else {
 			seen[k] = obj
@@ -229,14 +260,13 @@ func (v *validator) validate() *Model {
 
 	tenants := map[string]*Tenant{}
 	// hasDeployment counts namespaces with a FleioDeployment, valid or not,
-	// so an invalid one is not also reported as missing.
+	// so an invalid one is not also reported as missing; "" counts one
+	// whose namespace is unknown (and reported), which may be any tenant's.
 	hasDeployment := map[string]bool{}
 	shared := sharedStores{v: v, dbs: map[string][]storeUser{}, redises: map[string][]storeUser{}, together: runTogether(s.Fleet)}
 	for _, fd := range s.Deployments {
 		metaOK := checkMeta(fd, KindFleioDeployment, fd.Metadata.Name, &fd.Metadata.Namespace)
-		if fd.Metadata.Namespace != "" { // after checkMeta gave it the Fleet's default
-			hasDeployment[fd.Metadata.Namespace] = true
-		}
+		hasDeployment[fd.Metadata.Namespace] = true // after checkMeta gave it the Fleet's default
 		if len(fd.Metadata.Name) > maxNameLength {
 			v.at(fd, "metadata.name", "%q is too long: at most %d characters, so that derived names such as fleio-<name>-backup fit Kubernetes' limits", fd.Metadata.Name, maxNameLength)
 			metaOK = false
@@ -266,7 +296,9 @@ func (v *validator) validate() *Model {
 		}
 		return a.Name < b.Name
 	})
-	v.placement(f, m, tenants, hasDeployment)
+	if s.Fleet != nil {
+		v.placement(f, m, tenants, hasDeployment)
+	}
 	return m
 }
 
@@ -371,7 +403,7 @@ func (sh *sharedStores) use(users map[string][]storeUser, where string, fd *Flei
 		through = fmt.Sprintf(" through %s %q", kind, first.conn)
 	}
 	src := sh.v.specs.SourceOf(first.fd)
-	sh.v.at(fd, field, "%s %s (%s %q) is also used by FleioDeployment %s/%s%s (%s:%d): %s",
+	sh.v.across(fd, field, "%s %s (%s %q) is also used by FleioDeployment %s/%s%s (%s:%d): %s",
 		what, where, kind, conn, first.fd.Metadata.Namespace, first.fd.Metadata.Name, through, src.File, src.Line, why)
 }
 
@@ -457,7 +489,7 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		}
 		clusterNames[c.Name] = true
 		env := m.Environments[c.Environment]
-		if env == nil {
+		if env == nil && !v.specs.SourceOf(f).lostAt("spec.environments") {
 			v.at(f, p+".environment", "environment %q is not defined in spec.environments (defined: %s)", c.Environment, strings.Join(sortedKeys(m.Environments), ", "))
 		}
 		if c.Branch == "" || !branchRe.MatchString(c.Branch) || strings.Contains(c.Branch, "..") || strings.HasSuffix(c.Branch, "/") || strings.HasSuffix(c.Branch, ".lock") || strings.Contains(c.Branch, "//") {
@@ -714,15 +746,22 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		} else if mo < 1 || mo > 12 || y < 2017 {
 			bad("spec.version", "%q is not a Fleio release (month 01 to 12, year 2017 or later)", version)
 		} else {
-			versionOK = true
+			// a lost spec.version is not the default: nothing is compared with it
+			versionOK = !v.specs.SourceOf(fd).lostAt("spec.version")
 		}
 		d.Release = Release{Year: y, Month: mo, Patch: pa}
 	}
 	if spec.License.Key != "" || v.specs.SourceOf(fd).has(licenseKeyField) {
-		secret := orDefault(spec.License.KeySecret, d.ObjectName("license"))
+		name, ns := d.ObjectName("license"), d.Namespace
+		if d.Name == "" { // unknown, and reported
+			name = "fleio-<name>-license"
+		}
+		if ns == "" {
+			ns = "<namespace>"
+		}
 		bad(licenseKeyField, "an inline license key would be committed to git; move it into a Secret and reference it: "+
 			"kubectl create secret generic %s -n %s --from-literal=key=<license key>, then remove spec.license.key (spec.license.keySecret names the Secret; default %s)",
-			secret, d.Namespace, d.ObjectName("license"))
+			orDefault(spec.License.KeySecret, name), ns, name)
 	}
 	if spec.License.UUID == "" {
 		bad("spec.license.uuid", "required: the Fleio license ID")
@@ -739,18 +778,20 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		v.secretName(fd, "spec.adminCredentialsSecret", spec.AdminCredentialsSecret, true)
 	}
 	if spec.DatabaseConnection == "" {
-		bad("spec.databaseConnection", "required: the name of a FleioDbConnection in namespace %q", d.Namespace)
-	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil && v.badMeta[[3]string{KindFleioDbConnection, d.Namespace, spec.DatabaseConnection}] {
-		ok = false // defined, with its name or namespace reported
+		bad("spec.databaseConnection", "required: the name of a FleioDbConnection in %s", inNamespace(d.Namespace))
+	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil && v.metaReported(KindFleioDbConnection, d.Namespace, spec.DatabaseConnection) {
+		ok = false // defined, with its name or namespace reported, or this deployment's namespace is
 	} else if d.DB == nil {
-		bad("spec.databaseConnection", "FleioDbConnection %q not found in namespace %q%s", spec.DatabaseConnection, d.Namespace, foundIn(dbs, d.Namespace))
+		v.across(fd, "spec.databaseConnection", "FleioDbConnection %q not found in namespace %q%s", spec.DatabaseConnection, d.Namespace, foundIn(dbs, d.Namespace))
+		ok = false
 	}
 	if spec.RedisConnection == "" {
-		bad("spec.redisConnection", "required: the name of a FleioRedisConnection in namespace %q", d.Namespace)
-	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil && v.badMeta[[3]string{KindFleioRedisConnection, d.Namespace, spec.RedisConnection}] {
-		ok = false // defined, with its name or namespace reported
+		bad("spec.redisConnection", "required: the name of a FleioRedisConnection in %s", inNamespace(d.Namespace))
+	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil && v.metaReported(KindFleioRedisConnection, d.Namespace, spec.RedisConnection) {
+		ok = false // defined, with its name or namespace reported, or this deployment's namespace is
 	} else if d.Redis == nil {
-		bad("spec.redisConnection", "FleioRedisConnection %q not found in namespace %q%s", spec.RedisConnection, d.Namespace, foundIn(redises, d.Namespace))
+		v.across(fd, "spec.redisConnection", "FleioRedisConnection %q not found in namespace %q%s", spec.RedisConnection, d.Namespace, foundIn(redises, d.Namespace))
+		ok = false
 	}
 	if spec.Domain == "" {
 		bad("spec.domain", "required: the public domain of this Fleio (localhost for a local install)")
@@ -787,7 +828,10 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 		d.BackupFirst = d.Backups
 	}
 
-	d.PullSecret = orDefault(v.specs.Fleet.Spec.Images.PullSecret, DefaultPullSecret)
+	d.PullSecret = DefaultPullSecret
+	if f := v.specs.Fleet; f != nil {
+		d.PullSecret = orDefault(f.Spec.Images.PullSecret, DefaultPullSecret)
+	}
 	utils := false
 	if a := spec.Advanced; a != nil {
 		utils = a.DeployUtilsContainer.On()
@@ -901,6 +945,22 @@ func imageRelease(ref string) (year, month int, ok bool) {
 	return year, month, true
 }
 
+// metaReported reports whether the object of kind named name in namespace
+// ns may be one whose name or namespace is reported (the namespace "" is
+// one that is unknown): a reference to it is not also "not found".
+func (v *validator) metaReported(kind, ns, name string) bool {
+	return ns == "" || v.badMeta[[3]string{kind, ns, name}] || v.badMeta[[3]string{kind, "", name}]
+}
+
+// inNamespace names namespace ns in a message, or the object's own when it
+// is unknown (and reported).
+func inNamespace(ns string) string {
+	if ns == "" {
+		return "its namespace"
+	}
+	return fmt.Sprintf("namespace %q", ns)
+}
+
 func foundIn[T any](m map[[2]string]T, ns string) string {
 	var names []string
 	for k := range m {
@@ -916,7 +976,8 @@ func foundIn[T any](m map[[2]string]T, ns string) string {
 }
 
 // placement checks that each cluster's tenants have deployments, that each
-// deployment runs somewhere, and that ClusterIssuer names do not collide.
+// deployment runs somewhere, and that ClusterIssuer names do not collide;
+// and the hosts clusters serve. Every check is across objects.
 func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, hasDeployment map[string]bool) {
 	runs := map[string]bool{}
 	hosts := &hostChecker{v: v, f: f, public: map[string]served{}, once: map[string]bool{}}
@@ -927,8 +988,8 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 		for _, t := range c.Tenants {
 			runs[t] = true
 			tn := tenants[t]
-			if tn == nil && hasDeployment[t] {
-				continue // its deployments are invalid and reported already
+			if tn == nil && (hasDeployment[t] || hasDeployment[""]) {
+				continue // its deployments are invalid and reported already, or one without a namespace may be its
 			}
 			if tn == nil {
 				idx := clusterIndex(f, c.Name)
@@ -936,7 +997,7 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 				if len(hasDeployment) > 0 { // valid or not: an invalid one is reported on its own
 					with = "namespaces with one: " + strings.Join(sortedKeys(hasDeployment), ", ")
 				}
-				v.at(f, fmt.Sprintf("spec.clusters[%d].tenants[%d]", idx, indexOf(f.Spec.Clusters[idx].Tenants, t)),
+				v.across(f, fmt.Sprintf("spec.clusters[%d].tenants[%d]", idx, indexOf(f.Spec.Clusters[idx].Tenants, t)),
 					"namespace %q has no FleioDeployment (%s); when you delete a namespace's last FleioDeployment, also remove the namespace from spec.clusters[%d].tenants in the Fleet (cluster %q)",
 					t, with, idx, c.Name)
 				continue
@@ -944,7 +1005,7 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 			for _, d := range tn.Deployments {
 				if other := issuers[d.Name]; other != nil {
 					fd := v.findDeployment(d)
-					v.at(fd, "metadata.name", "cluster %q also runs FleioDeployment %q in namespace %q: names must be unique per cluster because the ClusterIssuer fleio-%s-acme-issuer is cluster-wide", c.Name, d.Name, other.Namespace, d.Name)
+					v.across(fd, "metadata.name", "cluster %q also runs FleioDeployment %q in namespace %q: names must be unique per cluster because the ClusterIssuer fleio-%s-acme-issuer is cluster-wide", c.Name, d.Name, other.Namespace, d.Name)
 					continue
 				}
 				issuers[d.Name] = d
@@ -956,18 +1017,18 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 					host := c.Env.Host(d, c.Domain)
 					if !isLocalHost(host) && c.Env.ACMEEmail == "" {
 						idx := envIndex(f, c.Env.Name)
-						v.at(f, fmt.Sprintf("spec.environments[%d].acme.email", idx), "required: cluster %q requests a Let's Encrypt certificate for %s (FleioDeployment %s/%s)", c.Name, host, d.Namespace, d.Name)
+						v.across(f, fmt.Sprintf("spec.environments[%d].acme.email", idx), "required: cluster %q requests a Let's Encrypt certificate for %s (FleioDeployment %s/%s)", c.Name, host, d.Namespace, d.Name)
 					}
 					if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 || len(host) > 253 {
 						idx := envIndex(f, c.Env.Name)
-						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, which is not a valid host name", host, d.Namespace, d.Name, c.Name)
+						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, which is not a valid host name", host, d.Namespace, d.Name, c.Name)
 					} else if label := longLabel(host); label != "" {
 						idx := envIndex(f, c.Env.Name)
-						v.at(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
+						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
 							host, d.Namespace, d.Name, c.Name, label, len(label))
 					} else if !isLocalHost(host) && !strings.Contains(host, ".") {
 						obj, field := hostSource(f, c, v.findDeployment(d))
-						v.at(obj, field, "gives host %q for FleioDeployment %s/%s on cluster %q: a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; "+
+						v.across(obj, field, "gives host %q for FleioDeployment %s/%s on cluster %q: a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; "+
 							"use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[%d].hostTemplate), or localhost, a .localhost or a .local name for a self-signed certificate",
 							host, d.Namespace, d.Name, c.Name, envIndex(f, c.Env.Name))
 					} else {
@@ -987,7 +1048,7 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 	for _, ns := range sortedKeys(tenants) {
 		if !runs[ns] {
 			for _, d := range tenants[ns].Deployments {
-				v.at(v.findDeployment(d), "metadata.namespace", "namespace %q is not run by any cluster: add it to spec.clusters[].tenants in the Fleet", ns)
+				v.across(v.findDeployment(d), "metadata.namespace", "namespace %q is not run by any cluster: add it to spec.clusters[].tenants in the Fleet", ns)
 			}
 		}
 	}
@@ -1035,7 +1096,7 @@ func (h *hostChecker) report(key string, obj any, field, format string, args ...
 		return
 	}
 	h.once[key] = true
-	h.v.at(obj, field, format, args...)
+	h.v.across(obj, field, format, args...)
 }
 
 func (h *hostChecker) sameCluster(s, first served) {

@@ -1028,3 +1028,179 @@ func TestSameConnectionOnClustersApart(t *testing.T) {
 		t.Errorf("namespaces one cluster runs together, on one database: got %v", err)
 	}
 }
+
+// TestReadingProblemsDoNotHideOthers: a value or document that cannot be
+// read stops only the checks it could mislead (across objects, or against
+// the lost value); every other problem, in the same file or another, is
+// still reported, and no follow-on of the lost value is.
+func TestReadingProblemsDoNotHideOthers(t *testing.T) {
+	hosting := edit(t, edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"),
+		"name: cloud", "name: panel"), "domain: cloud.example.com", "domain: panel.example.com")
+	// followOns would each report what a lost value left behind.
+	followOns := []string{"not found in namespace", "has no FleioDeployment", "is not run by any cluster", "also used by", "is not defined in spec.environments"}
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		// want is every problem, in the order reported.
+		want []string
+	}{
+		{
+			name: "a lost name, a bad port in another file, a bad Fleet branch",
+			files: map[string]string{
+				"fleet.yaml":   edit(t, edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"), "branch: main", `branch: "bad..branch"`),
+				"billing.yaml": edit(t, validBilling, "  name: cloud\n", "  name: 123\n"),
+				"hosting.yaml": edit(t, hosting, "port: 3306", "port: 0"),
+			},
+			want: []string{
+				`specs/billing.yaml:26: metadata.name: expected a string, got the number 123`,
+				`specs/fleet.yaml:11: spec.clusters[0].branch: "bad..branch" is not a valid Git branch name`,
+				`specs/hosting.yaml:8: spec.port: 0 is not a valid port (1 to 65535)`,
+			},
+		},
+		{
+			name: "a Fleet field of the wrong type and a bad domain",
+			files: map[string]string{
+				"fleet.yaml":   edit(t, validFleet, "tenants: [billing]", "tenants: billing"),
+				"billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: cloud..example"),
+			},
+			want: []string{
+				`specs/billing.yaml:34: spec.domain: "cloud..example" is not a valid domain name (lower-case DNS labels separated by dots, such as fleio.example.com)`,
+				`specs/fleet.yaml:13: spec.clusters[0].tenants: expected a list, got the string "billing"`,
+			},
+		},
+		{
+			name: "an unsupported kind, a bad cron in the same file, a bad e-mail address in the Fleet",
+			files: map[string]string{
+				"fleet.yaml": edit(t, validFleet, "email: ops@example.com", "email: ops"),
+				"billing.yaml": edit(t, edit(t, validBilling, "kind: FleioDbConnection", "kind: FleioDbConnexion"),
+					"  domain: cloud.example.com\n", "  domain: cloud.example.com\n  backupSchedule: \"61 * * * *\"\n"),
+			},
+			want: []string{
+				`specs/billing.yaml:2: kind: unsupported apiVersion "k8s.fleio.com/v1" and kind "FleioDbConnexion" (supported: k8s.fleio.com/v1 FleioDeployment, FleioDbConnection, FleioRedisConnection; fleiogen.io/v1alpha1 Fleet)`,
+				`specs/billing.yaml:35: spec.backupSchedule: "61 * * * *" is not a cron schedule (five fields, such as "2 * * * *", or @hourly/@daily/@weekly): end of range (61) above maximum (59): 61`,
+				`specs/fleet.yaml:17: spec.environments[0].acme.email: "ops" is not an e-mail address`,
+			},
+		},
+		{
+			name: "invalid YAML in one file, a bad Redis database in another",
+			files: map[string]string{
+				"fleet.yaml":   validFleet,
+				"billing.yaml": edit(t, validBilling, "  port: 3306\n", "  port: [3306\n"),
+				"hosting.yaml": edit(t, hosting, `databaseId: "0"`, `databaseId: "zero"`),
+			},
+			want: []string{
+				`specs/billing.yaml:7: invalid YAML: did not find expected ',' or ']'` + notASpec,
+				`specs/hosting.yaml:21: spec.databaseId: "zero" is not a Redis database number (a string of digits such as "0")`,
+			},
+		},
+		{
+			// the Fleet may be in the file that could not be read, and set
+			// spec.defaultNamespace: no "no Fleet found", no namespace "required"
+			name: "a Fleet that is not YAML, objects without a namespace and a bad port",
+			files: map[string]string{
+				"fleet.yaml":   edit(t, validFleet, "tenants: [billing]", "tenants: [billing"),
+				"billing.yaml": edit(t, strings.ReplaceAll(validBilling, "  namespace: billing\n", ""), "port: 3306", "port: 0"),
+			},
+			want: []string{
+				`specs/billing.yaml:7: spec.port: 0 is not a valid port (1 to 65535)`,
+				`specs/fleet.yaml:12: invalid YAML: did not find expected ',' or ']'` + notASpec,
+			},
+		},
+		{
+			// nor is a missing namespace: the Fleet may set a default
+			name: "no Fleet, objects without a namespace and a bad port",
+			files: map[string]string{
+				"billing.yaml": edit(t, strings.ReplaceAll(validBilling, "  namespace: billing\n", ""), "port: 3306", "port: 0"),
+			},
+			want: []string{
+				`specs/billing.yaml:1: no Fleet found: add a fleiogen.io/v1alpha1 Fleet that names the repository and the clusters`,
+				`specs/billing.yaml:7: spec.port: 0 is not a valid port (1 to 65535)`,
+			},
+		},
+		{
+			name: "a lost environment name: the cluster's environment is not reported as undefined",
+			files: map[string]string{
+				"fleet.yaml":   edit(t, validFleet, "  environments:\n    - name: staging\n", "  environments:\n    - name: [staging]\n"),
+				"billing.yaml": edit(t, validBilling, "port: 3306", "port: 70000"),
+			},
+			want: []string{
+				`specs/billing.yaml:8: spec.port: 70000 is not a valid port (1 to 65535)`,
+				`specs/fleet.yaml:15: spec.environments[0].name: expected a string, got a list`,
+			},
+		},
+		{
+			name: "a lost default limit: the merged resources are not compared with the built-in one",
+			files: map[string]string{
+				"fleet.yaml":   validFleet + "      resources:\n        default:\n          limits: {memory: lots}\n        frontend:\n          requests: {memory: 256Mi}\n      replicas: {web: 101}\n",
+				"billing.yaml": validBilling,
+			},
+			want: []string{
+				`specs/fleet.yaml:20: spec.environments[0].resources.default.limits.memory: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`,
+				`specs/fleet.yaml:23: spec.environments[0].replicas.web: 101 is out of range (0 to 100)`,
+			},
+		},
+		{
+			name: "a lost version: image overrides are not compared with the default",
+			files: map[string]string{
+				"fleet.yaml": validFleet,
+				"billing.yaml": validBilling + "  version: [2025, 5]\n  advanced:\n    deploymentsOverrides:\n" +
+					"      backend: {imagePath: registry.example.net/mirror/fleio_backend-2025-05}\n      web: {imagePath: \"Not An Image\"}\n",
+			},
+			want: []string{
+				`specs/billing.yaml:35: spec.version: expected a string, got a list`,
+				`specs/billing.yaml:39: spec.advanced.deploymentsOverrides.web.imagePath: "Not An Image" is not a valid image reference (registry/path[:tag][@sha256:digest])`,
+			},
+		},
+		{
+			// its messages do not quote the name and namespace it lacks
+			name: "an inline license key in a deployment that lost its name and has no namespace",
+			files: map[string]string{
+				"fleet.yaml": validFleet,
+				"billing.yaml": edit(t, edit(t, validBilling, "  name: cloud\n  namespace: billing\n", "  name: [cloud]\n"),
+					"    uuid: abc-123\n", "    uuid: abc-123\n    key: zq1\n"),
+			},
+			want: []string{
+				`specs/billing.yaml:25: metadata.namespace: required (or set spec.defaultNamespace in the Fleet)`,
+				`specs/billing.yaml:26: metadata.name: expected a string, got a list`,
+				`specs/billing.yaml:30: spec.license.key: an inline license key would be committed to git; move it into a Secret and reference it: ` +
+					`kubectl create secret generic fleio-<name>-license -n <namespace> --from-literal=key=<license key>, then remove spec.license.key (spec.license.keySecret names the Secret; default fleio-<name>-license)`,
+			},
+		},
+		{
+			// it may be the one the deployment names
+			name: "a connection without a namespace, and no default namespace",
+			files: map[string]string{
+				"fleet.yaml":   validFleet,
+				"billing.yaml": edit(t, validBilling, "  name: db\n  namespace: billing\n", "  name: db\n"),
+			},
+			want: []string{`specs/billing.yaml:3: metadata.namespace: required (or set spec.defaultNamespace in the Fleet)`},
+		},
+		{
+			name: "no namespace and no default namespace: only that is reported",
+			files: map[string]string{
+				"fleet.yaml":   validFleet,
+				"billing.yaml": strings.ReplaceAll(validBilling, "  namespace: billing\n", ""),
+			},
+			want: []string{
+				`specs/billing.yaml:3: metadata.namespace: required (or set spec.defaultNamespace in the Fleet)`,
+				`specs/billing.yaml:13: metadata.namespace: required (or set spec.defaultNamespace in the Fleet)`,
+				`specs/billing.yaml:23: metadata.namespace: required (or set spec.defaultNamespace in the Fleet)`,
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := loadAndValidate(tc.files)
+			if err == nil {
+				t.Fatal("accepted")
+			}
+			if diff := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); diff != "" {
+				t.Errorf("problems (-want +got):\n%s", diff)
+			}
+			for _, a := range followOns {
+				if strings.Contains(err.Error(), a) {
+					t.Errorf("follow-on %q reported:\n%v", a, err)
+				}
+			}
+		})
+	}
+}
