@@ -274,7 +274,8 @@ func tenantFile(d *Deployment) string {
 }
 
 // stageObjects are a deployment's objects in its tenant directory: the
-// RBAC of its deployment-keys Job and its stage Kustomizations.
+// RBAC of its deployment-keys and preflight Jobs, and its stage
+// Kustomizations.
 func (r *renderer) stageObjects(d *Deployment) []any {
 	ns := d.Namespace
 	labels := deploymentLabels(d, nil)
@@ -283,46 +284,15 @@ func (r *renderer) stageObjects(d *Deployment) []any {
 	for _, c := range PreflightChecks {
 		results = append(results, d.PreflightResult(c))
 	}
-	objs := []any{
-		&corev1.ServiceAccount{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-			ObjectMeta: meta2(keys, ns, labels),
-		},
-		&rbacv1.Role{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
-			ObjectMeta: meta2(keys, ns, labels),
-			Rules: []rbacv1.PolicyRule{
-				{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
-				{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{d.ObjectName("deployment-keys")}, Verbs: []string{"get", "patch", "update"}},
-			},
-		},
-		&rbacv1.RoleBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-			ObjectMeta: meta2(keys, ns, labels),
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: keys},
-			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: keys, Namespace: ns}},
-		},
-		// The preflight Job records each check that passed in a ConfigMap
-		// of its own (owned by the Job, so it goes with it).
-		&corev1.ServiceAccount{
-			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
-			ObjectMeta: meta2(pre, ns, labels),
-		},
-		&rbacv1.Role{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
-			ObjectMeta: meta2(pre, ns, labels),
-			Rules: []rbacv1.PolicyRule{
-				{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
-				{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: results, Verbs: []string{"get", "update", "delete"}},
-			},
-		},
-		&rbacv1.RoleBinding{
-			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-			ObjectMeta: meta2(pre, ns, labels),
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: pre},
-			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: pre, Namespace: ns}},
-		},
-	}
+	// The deployment-keys Job creates its Secret; the preflight Job records
+	// each check that passed in a ConfigMap of its own (owned by the Job,
+	// so it goes with it).
+	objs := jobAccount(keys, ns, labels,
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"create"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"secrets"}, ResourceNames: []string{d.ObjectName("deployment-keys")}, Verbs: []string{"get", "patch", "update"}})
+	objs = append(objs, jobAccount(pre, ns, labels,
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, Verbs: []string{"create"}},
+		rbacv1.PolicyRule{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: results, Verbs: []string{"get", "update", "delete"}})...)
 	base := fmt.Sprintf("./components/fleio/%s/%s/", ns, d.Name)
 	for i, stage := range Stages {
 		o := ksOptions{
@@ -365,6 +335,28 @@ func (r *renderer) stageObjects(d *Deployment) []any {
 		objs = append(objs, fluxKustomization(StageKustomization(d.Name, stage), ns, o))
 	}
 	return objs
+}
+
+// jobAccount is the ServiceAccount name of a Job's pods, with a Role of
+// rules bound to it, all in namespace ns.
+func jobAccount(name, ns string, labels map[string]string, rules ...rbacv1.PolicyRule) []any {
+	return []any{
+		&corev1.ServiceAccount{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
+			ObjectMeta: meta2(name, ns, labels),
+		},
+		&rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
+			ObjectMeta: meta2(name, ns, labels),
+			Rules:      rules,
+		},
+		&rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: meta2(name, ns, labels),
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: name},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: name, Namespace: ns}},
+		},
+	}
 }
 
 func healthCheck(apiVersion, kind, name, namespace string) meta.NamespacedObjectKindReference {
