@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -293,7 +294,7 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 	// The Secrets are optional volumes, not environment variables: the
 	// kubelet fills a volume in when its Secret appears, so the pod that
 	// waits for a missing Secret sees it without being replaced.
-	file := func(secret, key string) string { return preflightSecrets + "/" + secret + "/" + key }
+	file := func(secret, key string) string { return path.Join(preflightSecrets, secret, key) }
 	env := []corev1.EnvVar{
 		valueEnv("DB_HOST", d.DB.Spec.Hostname),
 		valueEnv("DB_PORT", strconv.Itoa(int(d.DB.Spec.Port))),
@@ -322,13 +323,16 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		env = append(env, valueEnv(name, file(c.secret, c.key)),
 			valueEnv(name+"_FROM", fmt.Sprintf("Secret %s/%s key %s", d.Namespace, c.secret, c.key)))
 	}
-	for _, secret := range []string{d.DB.Spec.CredentialsSecret, d.Redis.Spec.CredentialsSecret, d.Spec.AdminCredentialsSecret, d.LicenseSecret} {
-		if slices.ContainsFunc(mounts, func(m corev1.VolumeMount) bool { return m.MountPath == preflightSecrets+"/"+secret }) {
+	// Each Secret the checks read, once (one Secret may hold the
+	// credentials of both servers).
+	for _, c := range checks {
+		dir := path.Join(preflightSecrets, c.secret)
+		if slices.ContainsFunc(mounts, func(m corev1.VolumeMount) bool { return m.MountPath == dir }) {
 			continue
 		}
 		v := fmt.Sprintf("secret-%d", len(vols))
-		vols = append(vols, corev1.Volume{Name: v, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: secret, Optional: ptr(true)}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: v, MountPath: preflightSecrets + "/" + secret, ReadOnly: true})
+		vols = append(vols, corev1.Volume{Name: v, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: c.secret, Optional: ptr(true)}}})
+		mounts = append(mounts, corev1.VolumeMount{Name: v, MountPath: dir, ReadOnly: true})
 	}
 	// Where the Job records the checks that passed (ConfigMaps it owns).
 	env = append(env,
