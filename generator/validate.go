@@ -777,22 +777,11 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 	} else {
 		v.secretName(fd, "spec.adminCredentialsSecret", spec.AdminCredentialsSecret, true)
 	}
-	if spec.DatabaseConnection == "" {
-		bad("spec.databaseConnection", "required: the name of a FleioDbConnection in %s", inNamespace(d.Namespace))
-	} else if d.DB = dbs[[2]string{d.Namespace, spec.DatabaseConnection}]; d.DB == nil && v.metaReported(KindFleioDbConnection, d.Namespace, spec.DatabaseConnection) {
-		ok = false // defined, with its name or namespace reported, or this deployment's namespace is
-	} else if d.DB == nil {
-		v.across(fd, "spec.databaseConnection", "FleioDbConnection %q not found in namespace %q%s", spec.DatabaseConnection, d.Namespace, foundIn(dbs, d.Namespace))
-		ok = false
-	}
-	if spec.RedisConnection == "" {
-		bad("spec.redisConnection", "required: the name of a FleioRedisConnection in %s", inNamespace(d.Namespace))
-	} else if d.Redis = redises[[2]string{d.Namespace, spec.RedisConnection}]; d.Redis == nil && v.metaReported(KindFleioRedisConnection, d.Namespace, spec.RedisConnection) {
-		ok = false // defined, with its name or namespace reported, or this deployment's namespace is
-	} else if d.Redis == nil {
-		v.across(fd, "spec.redisConnection", "FleioRedisConnection %q not found in namespace %q%s", spec.RedisConnection, d.Namespace, foundIn(redises, d.Namespace))
-		ok = false
-	}
+	var found bool
+	d.DB, found = findConnection(v, fd, "spec.databaseConnection", KindFleioDbConnection, spec.DatabaseConnection, d.Namespace, dbs)
+	ok = ok && found
+	d.Redis, found = findConnection(v, fd, "spec.redisConnection", KindFleioRedisConnection, spec.RedisConnection, d.Namespace, redises)
+	ok = ok && found
 	if spec.Domain == "" {
 		bad("spec.domain", "required: the public domain of this Fleio (localhost for a local install)")
 	} else if !v.domain(fd, "spec.domain", spec.Domain) {
@@ -954,6 +943,22 @@ func (v *validator) metaReported(kind, ns, name string) bool {
 
 // inNamespace names namespace ns in a message, or the object's own when it
 // is unknown (and reported).
+// findConnection returns the connection of kind named name in namespace
+// ns, which FleioDeployment fd names at field, and reports whether it was
+// found. A missing one is reported, unless it is defined with its name or
+// namespace reported already, or fd's namespace is.
+func findConnection[T any](v *validator, fd *FleioDeployment, field, kind, name, ns string, conns map[[2]string]*T) (*T, bool) {
+	switch c := conns[[2]string{ns, name}]; {
+	case name == "":
+		v.at(fd, field, "required: the name of a %s in %s", kind, inNamespace(ns))
+	case c != nil:
+		return c, true
+	case !v.metaReported(kind, ns, name):
+		v.across(fd, field, "%s %q not found in namespace %q%s", kind, name, ns, foundIn(conns, ns))
+	}
+	return nil, false
+}
+
 func inNamespace(ns string) string {
 	if ns == "" {
 		return "its namespace"
