@@ -430,6 +430,10 @@ func (r *renderer) setLicenseJob(d *Deployment) *batchv1.Job {
 func (r *renderer) workload(d *Deployment, svc string) *appsv1.Deployment {
 	var claims []string
 	switch {
+	case svc == "utils":
+		// Fleio's utils container sees every backend volume, so that a
+		// manual dbbackup or dbrestore reaches the backups volume.
+		claims = []string{"compiled", "log", "var", "databaseBackups"}
 	case usesBackendSettings(svc):
 		claims = []string{"compiled", "log", "var"}
 	case svc == "frontend" || svc == "web":
@@ -439,6 +443,11 @@ func (r *renderer) workload(d *Deployment, svc string) *appsv1.Deployment {
 	c := corev1.Container{Name: svc, Image: d.Image(r.m.Registry, svc), VolumeMounts: mounts}
 	if usesBackendSettings(svc) {
 		c.Env = backendEnv(d)
+	}
+	if svc == "utils" {
+		// A shell to exec into for admin commands (FLEIO.md): it must not
+		// depend on what the image's default command does.
+		c.Command = []string{"sleep", "infinity"}
 	}
 	if port, ok := servicePorts[svc]; ok {
 		c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: port, Protocol: corev1.ProtocolTCP}}

@@ -133,44 +133,53 @@ func TestSettingsOnlyChangeWithSettings(t *testing.T) {
 	}
 }
 
-// TestBackupBeforeUpgradeWithoutSchedule: backupBeforeUpgrade: yes backs
-// up before an upgrade also when scheduled backups are off (it used to be
-// dropped without a word); the default follows enableBackups.
-func TestBackupBeforeUpgradeWithoutSchedule(t *testing.T) {
-	dir := t.TempDir()
-	for _, f := range []string{"fleet.yaml", "billing/fleio.yaml", "hosting/fleio.yaml"} {
-		data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f == "hosting/fleio.yaml" {
-			data = []byte(strings.Replace(string(data), "  domain: panel.example.net\n", "  domain: panel.example.net\n  backupBeforeUpgrade: yes\n", 1))
-		}
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m, files := renderDir(t, dir)
-	tree := filesMap(files)
-	for _, d := range m.Deployments {
-		var job batchv1.Job
-		if err := yaml.Unmarshal([]byte(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/database/job.yaml"]), &job); err != nil {
-			t.Fatal(err)
-		}
-		backsUp := len(job.Spec.Template.Spec.InitContainers) == 1 && job.Spec.Template.Spec.InitContainers[0].Name == "pre-upgrade-backup"
-		settings := tree["components/fleio/"+d.Namespace+"/"+d.Name+"/config/staging/config.yaml"]
-		cron := strings.Contains(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/app/base/app.yaml"], "kind: CronJob")
-		switch d.Name {
-		case "panel": // backups off, backupBeforeUpgrade: yes
-			if !backsUp || !strings.Contains(settings, "DBBACKUP_STORAGE") || cron {
-				t.Errorf("%s: pre-upgrade backup %v, dbbackup settings %v, backup CronJob %v; want true, true, false", d.Name, backsUp, strings.Contains(settings, "DBBACKUP_STORAGE"), cron)
+// TestBackupBeforeUpgrade: a backup before an upgrade is on by default,
+// as with the operator, also when scheduled backups are off (it used to
+// follow enableBackups); backupBeforeUpgrade: no turns it off.
+func TestBackupBeforeUpgrade(t *testing.T) {
+	for _, tc := range []struct {
+		field string // added to the hosting deployment (backups off)
+		want  bool
+	}{
+		{"", true},
+		{"  backupBeforeUpgrade: yes\n", true},
+		{"  backupBeforeUpgrade: no\n", false},
+	} {
+		dir := t.TempDir()
+		for _, f := range []string{"fleet.yaml", "billing/fleio.yaml", "hosting/fleio.yaml"} {
+			data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
+			if err != nil {
+				t.Fatal(err)
 			}
-		case "cloud": // backups on, the default
-			if !backsUp || !cron {
-				t.Errorf("%s: pre-upgrade backup %v, backup CronJob %v; want both", d.Name, backsUp, cron)
+			if f == "hosting/fleio.yaml" {
+				data = []byte(strings.Replace(string(data), "  domain: panel.example.net\n", "  domain: panel.example.net\n"+tc.field, 1))
+			}
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, files := renderDir(t, dir)
+		tree := filesMap(files)
+		for _, d := range m.Deployments {
+			var job batchv1.Job
+			if err := yaml.Unmarshal([]byte(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/database/job.yaml"]), &job); err != nil {
+				t.Fatal(err)
+			}
+			backsUp := len(job.Spec.Template.Spec.InitContainers) == 1 && job.Spec.Template.Spec.InitContainers[0].Name == "pre-upgrade-backup"
+			dbbackup := strings.Contains(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/config/staging/config.yaml"], "DBBACKUP_STORAGE")
+			cron := strings.Contains(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/app/base/app.yaml"], "kind: CronJob")
+			switch d.Name {
+			case "panel": // backups off
+				if backsUp != tc.want || dbbackup != tc.want || cron {
+					t.Errorf("%q: %s: pre-upgrade backup %v, dbbackup settings %v, backup CronJob %v; want %v, %v, false", tc.field, d.Name, backsUp, dbbackup, cron, tc.want, tc.want)
+				}
+			case "cloud": // backups on, no backupBeforeUpgrade
+				if !backsUp || !cron {
+					t.Errorf("%q: %s: pre-upgrade backup %v, backup CronJob %v; want both", tc.field, d.Name, backsUp, cron)
+				}
 			}
 		}
 	}

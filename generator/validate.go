@@ -808,14 +808,10 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			bad("spec.backupRetentionDays", "%d is out of range (1 to 36500)", d.RetentionDays)
 		}
 	}
-	// Before an upgrade: by default when backups are on; when asked for,
+	// A backup before an upgrade is on by default, as with the operator,
 	// also without scheduled backups (the database-backups volume is
-	// always there).
-	if spec.BackupBeforeUpgrade != nil {
-		d.BackupFirst = spec.BackupBeforeUpgrade.On()
-	} else {
-		d.BackupFirst = d.Backups
-	}
+	// always there); backupBeforeUpgrade: no turns it off.
+	d.BackupFirst = spec.BackupBeforeUpgrade == nil || spec.BackupBeforeUpgrade.On()
 
 	d.PullSecret = DefaultPullSecret
 	if f := v.specs.Fleet; f != nil {

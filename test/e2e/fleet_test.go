@@ -46,6 +46,7 @@ type deploySpec struct {
 	AdminSecret, LicenseKey  string
 	DBSecret, RedisSecret    string
 	Backups, Utils           bool
+	BackupFirst              bool // a backup before the migrations (default on)
 	PullSecrets              []string
 }
 
@@ -147,6 +148,7 @@ func loadFleet(t testing.TB, dir string) *fleetSpec {
 		}
 		spec := o["spec"].(map[string]any)
 		d.Backups = yes(spec["enableBackups"])
+		d.BackupFirst = spec["backupBeforeUpgrade"] == nil || yes(spec["backupBeforeUpgrade"])
 		if adv, ok := spec["advanced"].(map[string]any); ok {
 			d.Utils = yes(adv["deployUtilsContainer"])
 			if ovr, ok := adv["deploymentsOverrides"].(map[string]any); ok {

@@ -201,7 +201,7 @@ func findDeploy(t testing.TB, f *fleetSpec, ns, name string) deploySpec {
 }
 
 // Scenario 5: bumping spec.version recreates the setup-database Job (with
-// the pre-upgrade backup where backups are on) before every Deployment rolls
+// the pre-upgrade backup unless backupBeforeUpgrade: no) before every Deployment rolls
 // to the new image tag.
 func TestUpgrade(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
@@ -249,8 +249,8 @@ func TestUpgrade(t *testing.T) {
 			hasBackup = true
 		}
 	}
-	if d.Backups != hasBackup {
-		t.Errorf("setup-database Job: backups enabled=%v but pre-upgrade backup init container present=%v", d.Backups, hasBackup)
+	if d.BackupFirst != hasBackup {
+		t.Errorf("setup-database Job: backup before upgrade=%v but pre-upgrade backup init container present=%v", d.BackupFirst, hasBackup)
 	}
 
 	newImages := deploymentImages(ctx, t, c, d)
@@ -378,11 +378,8 @@ func TestUninstall(t *testing.T) {
 		}
 		mustGo = append(mustGo, k)
 	}
-	for _, n := range []string{"-compiled-pvc", "-log-pvc", "-var-pvc"} {
+	for _, n := range []string{"-compiled-pvc", "-log-pvc", "-var-pvc", "-database-backups"} {
 		mustStay = append(mustStay, "PersistentVolumeClaim "+d.Namespace+"/"+p+n)
-	}
-	if d.Backups {
-		mustStay = append(mustStay, "PersistentVolumeClaim "+d.Namespace+"/"+p+"-database-backups")
 	}
 	mustStay = append(mustStay, "Secret "+d.Namespace+"/"+p+"-deployment-keys")
 

@@ -223,10 +223,7 @@ func checkOperatorObjects(ctx context.Context, t testing.TB, c *harness.Cluster,
 	if get(&sec, p+"-deployment-keys") && (len(sec.Data["secretKey"]) == 0 || len(sec.Data["ssoSalt"]) == 0) {
 		problems = append(problems, "Secret "+p+"-deployment-keys lacks secretKey or ssoSalt")
 	}
-	pvcs := []string{p + "-compiled-pvc", p + "-log-pvc", p + "-var-pvc"}
-	if d.Backups {
-		pvcs = append(pvcs, p+"-database-backups")
-	}
+	pvcs := []string{p + "-compiled-pvc", p + "-log-pvc", p + "-var-pvc", p + "-database-backups"}
 	for _, n := range pvcs {
 		var pvc corev1.PersistentVolumeClaim
 		get(&pvc, n)
