@@ -30,6 +30,12 @@ var volumes = []struct{ Key, Name, Claim, MountPath string }{
 	{"databaseBackups", "database-backups", "database-backups", "/var/webapps/fleio/backups"},
 }
 
+// The kinds of ClusterIssuer an environment's issuer field names.
+const (
+	IssuerACME       = "acme"
+	IssuerSelfSigned = "selfSigned"
+)
+
 // Defaults documented in the README.
 const (
 	DefaultRegistry        = "hub.fleio.com"
@@ -110,6 +116,14 @@ type EnvModel struct {
 	Sizes        map[string]resource.Quantity
 	ACMEServer   string
 	ACMEEmail    string
+	// SelfSigned is issuer: selfSigned: no host of the environment uses ACME.
+	SelfSigned bool
+}
+
+// selfSigned reports whether host gets a self-signed ClusterIssuer rather
+// than an ACME one.
+func (env *EnvModel) selfSigned(host string) bool {
+	return env.SelfSigned || isLocalHost(host)
 }
 
 // Tenant is one namespace and its deployments.

@@ -183,13 +183,14 @@ func (r *renderer) platform() {
 }
 
 // clusterIssuer is the operator's fleio-<name>-acme-issuer: ACME for public
-// hosts, self-signed for localhost and .local hosts.
+// hosts, self-signed for localhost and reserved names, and in environments
+// with issuer: selfSigned.
 func (r *renderer) clusterIssuer(c *ClusterModel, d *Deployment) *cmv1.ClusterIssuer {
 	iss := &cmv1.ClusterIssuer{
 		TypeMeta:   metav1.TypeMeta{APIVersion: cmv1.SchemeGroupVersion.String(), Kind: cmv1.ClusterIssuerKind},
 		ObjectMeta: meta2(d.ObjectName("acme-issuer"), "", deploymentLabels(d, nil)),
 	}
-	if isLocalHost(c.Env.Host(d, c.Domain)) {
+	if c.Env.selfSigned(c.Env.Host(d, c.Domain)) {
 		iss.Spec.SelfSigned = &cmv1.SelfSignedIssuer{}
 		return iss
 	}

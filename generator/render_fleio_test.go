@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -182,5 +183,44 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestClusterIssuerKind: a deployment's ClusterIssuer is ACME for a public
+// host, and self-signed for localhost, a reserved name (ACME servers issue
+// none for them) or an environment with issuer: selfSigned.
+func TestClusterIssuerKind(t *testing.T) {
+	noACME := func(fleet string) string {
+		return strings.Replace(fleet, "      acme:\n        email: ops@example.com\n", "", 1)
+	}
+	for _, tc := range []struct {
+		name, fleet, domain string
+		selfSigned          bool
+	}{
+		{"public host", validFleet, "cloud.example.com", false},
+		{"localhost", noACME(validFleet), "localhost", true},
+		{".local", noACME(validFleet), "fleio.local", true},
+		{".internal", noACME(validFleet), "fleio.corp.internal", true},
+		{".home.arpa", noACME(validFleet), "fleio.home.arpa", true},
+		{"a name that only ends like a reserved one", validFleet, "cloud.mytest", false},
+		{"issuer: selfSigned", noACME(validFleet) + "      issuer: selfSigned\n", "cloud.example.com", true},
+		{"issuer: acme", validFleet + "      issuer: acme\n", "cloud.example.com", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, data := range map[string]string{"fleet.yaml": tc.fleet, "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: "+tc.domain)} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			_, files := renderDir(t, dir)
+			var iss cmv1.ClusterIssuer
+			if err := yaml.UnmarshalStrict([]byte(filesMap(files)["components/platform/issuers/staging/issuers.yaml"]), &iss); err != nil {
+				t.Fatal(err)
+			}
+			if got := iss.Spec.SelfSigned != nil; got != tc.selfSigned || (iss.Spec.ACME != nil) == tc.selfSigned {
+				t.Errorf("%s on %s: selfSigned %v, acme %v; want self-signed %v", iss.Name, tc.domain, iss.Spec.SelfSigned != nil, iss.Spec.ACME != nil, tc.selfSigned)
+			}
+		})
 	}
 }

@@ -211,7 +211,13 @@ type Environment struct {
 	Replicas     map[string]int32                       `json:"replicas,omitempty"`
 	Resources    map[string]corev1.ResourceRequirements `json:"resources,omitempty"`
 	Storage      Storage                                `json:"storage,omitempty"`
-	ACME         ACME                                   `json:"acme,omitempty"`
+	// Issuer is the kind of each deployment's ClusterIssuer:
+	// "acme" (default: Let's Encrypt, or acme.server) or "selfSigned", for
+	// hosts no public ACME server can reach or issue for. Reserved names
+	// (localhost, .local, .localhost, .internal, .test, ...) are always
+	// self-signed.
+	Issuer string `json:"issuer,omitempty"`
+	ACME   ACME   `json:"acme,omitempty"`
 }
 
 // Storage configures the PVCs.

@@ -640,6 +640,16 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 		}
 		env.Sizes[k] = q
 	}
+	switch e.Issuer {
+	case "", IssuerACME:
+	case IssuerSelfSigned:
+		env.SelfSigned = true
+		if e.ACME != (ACME{}) {
+			v.at(f, p+".acme", "set, but issuer is %s, which uses no ACME server; remove acme or the issuer", IssuerSelfSigned)
+		}
+	default:
+		v.at(f, p+".issuer", "%q is not an issuer kind (allowed: %s, %s)", e.Issuer, IssuerACME, IssuerSelfSigned)
+	}
 	if u, err := url.Parse(env.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" {
 		v.at(f, p+".acme.server", "%q is not an https URL of an ACME directory", env.ACMEServer)
 	}
@@ -1016,7 +1026,7 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 				}
 				if c.Env != nil && !v.badDomain[c.Name] {
 					host := c.Env.Host(d, c.Domain)
-					if !isLocalHost(host) && c.Env.ACMEEmail == "" {
+					if !c.Env.selfSigned(host) && c.Env.ACMEEmail == "" {
 						idx := envIndex(f, c.Env.Name)
 						v.across(f, fmt.Sprintf("spec.environments[%d].acme.email", idx), "required: cluster %q requests a Let's Encrypt certificate for %s (FleioDeployment %s/%s)", c.Name, host, d.Namespace, d.Name)
 					}
@@ -1027,10 +1037,11 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 						idx := envIndex(f, c.Env.Name)
 						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
 							host, d.Namespace, d.Name, c.Name, label, len(label))
-					} else if !isLocalHost(host) && !strings.Contains(host, ".") {
+					} else if !c.Env.selfSigned(host) && !strings.Contains(host, ".") {
 						obj, field := hostSource(f, c, v.findDeployment(d))
 						v.across(obj, field, "gives host %q for FleioDeployment %s/%s on cluster %q: a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; "+
-							"use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[%d].hostTemplate), or localhost, a .localhost or a .local name for a self-signed certificate",
+							"use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[%[5]d].hostTemplate), a reserved name such as localhost or a .local or .internal one, "+
+							"or issuer: selfSigned in spec.environments[%[5]d] for a self-signed certificate",
 							host, d.Namespace, d.Name, c.Name, envIndex(f, c.Env.Name))
 					} else {
 						hosts.check(served{host: host, d: d, c: c})
@@ -1071,7 +1082,7 @@ type hostChecker struct {
 	v       *validator
 	f       *Fleet
 	cluster map[string]served // the current cluster's hosts
-	public  map[string]served // every cluster's ACME hosts, first served
+	public  map[string]served // every cluster's hosts but reserved names, first served
 	once    map[string]bool   // problems reported, so a template is not reported per deployment
 }
 
@@ -1082,7 +1093,7 @@ func (h *hostChecker) check(s served) {
 	}
 	h.cluster[s.host] = s
 	if isLocalHost(s.host) {
-		return // self-signed, and resolved by each cluster's own DNS
+		return // a reserved name: self-signed, and resolved by each cluster's own DNS
 	}
 	if first, dup := h.public[s.host]; dup {
 		h.twoClusters(s, first)
@@ -1119,6 +1130,9 @@ const fixTwoClusters = `a hostTemplate with {clusterDomain} (such as "{name}.{na
 
 func (h *hostChecker) twoClusters(s, first served) {
 	why := fmt.Sprintf("each cluster would request its own ACME certificate for %s, and only the one public DNS points at can get it", s.host)
+	if s.c.Env.SelfSigned && first.c.Env.SelfSigned {
+		why = fmt.Sprintf("both clusters would serve %s, and public DNS points at one of them", s.host)
+	}
 	env := s.c.Env
 	envField := fmt.Sprintf("spec.environments[%d].hostTemplate", envIndex(h.f, env.Name))
 	switch {
@@ -1208,10 +1222,24 @@ func longLabel(host string) string {
 	return ""
 }
 
-// isLocalHost reports whether host gets a self-signed certificate
-// (localhost, or a .local or .localhost name) rather than an ACME one.
+// reservedSuffixes are the special-use and private top-level names (RFC
+// 2606, 6761, 6762, 8375 and ICANN's .internal) for which no public ACME
+// server issues a certificate.
+var reservedSuffixes = []string{".local", ".localhost", ".internal", ".test", ".example", ".invalid", ".home.arpa"}
+
+// isLocalHost reports whether host is localhost or a reserved name, which
+// always gets a self-signed certificate and which each cluster resolves
+// for itself.
 func isLocalHost(host string) bool {
-	return host == "localhost" || strings.HasSuffix(host, ".local") || strings.HasSuffix(host, ".localhost")
+	if host == "localhost" {
+		return true
+	}
+	for _, s := range reservedSuffixes {
+		if strings.HasSuffix(host, s) {
+			return true
+		}
+	}
+	return false
 }
 
 func (v *validator) host(obj any, field, h string) {

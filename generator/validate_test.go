@@ -580,7 +580,18 @@ func TestBadSpecs(t *testing.T) {
 			name:  "a host template that gives a single DNS label, which ACME refuses",
 			fleet: validFleet + "      hostTemplate: \"{name}\"\n",
 			want: []string{`specs/fleet.yaml:18: spec.environments[0].hostTemplate: gives host "cloud" for FleioDeployment billing/cloud on cluster "staging": a single DNS label, for which the ACME server (Let's Encrypt) issues no certificate; ` +
-				`use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[0].hostTemplate), or localhost, a .localhost or a .local name for a self-signed certificate`},
+				`use a name with at least one dot (such as with {clusterDomain} or {domain} in spec.environments[0].hostTemplate), a reserved name such as localhost or a .local or .internal one, ` +
+				`or issuer: selfSigned in spec.environments[0] for a self-signed certificate`},
+		},
+		{
+			name:  "an unknown issuer kind",
+			fleet: validFleet + "      issuer: letsencrypt\n",
+			want:  []string{`specs/fleet.yaml:18: spec.environments[0].issuer: "letsencrypt" is not an issuer kind (allowed: acme, selfSigned)`},
+		},
+		{
+			name:  "acme settings with a self-signed issuer",
+			fleet: validFleet + "      issuer: selfSigned\n",
+			want:  []string{`specs/fleet.yaml:16: spec.environments[0].acme: set, but issuer is selfSigned, which uses no ACME server; remove acme or the issuer`},
 		},
 		{
 			name:  "host template placeholder",
@@ -698,6 +709,11 @@ func TestDistinctHostsPass(t *testing.T) {
 		"two clusters, {clusterDomain}":     {"fleet.yaml": twoClusters("staging2.example.com") + "      hostTemplate: \"{name}.{namespace}.{clusterDomain}\"\n", "billing.yaml": validBilling},
 		"a .localhost name from a template": {"fleet.yaml": validFleet + "      hostTemplate: \"{name}.localhost\"\n", "billing.yaml": validBilling},
 		"localhost on two clusters":         {"fleet.yaml": twoClusters("staging2.example.com"), "billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: localhost")},
+		// no acme.email: a reserved name, or an environment of self-signed issuers
+		".internal on two clusters": {"fleet.yaml": strings.Replace(twoClusters("staging2.example.com"), "      acme:\n        email: ops@example.com\n", "", 1),
+			"billing.yaml": edit(t, validBilling, "domain: cloud.example.com", "domain: fleio.corp.internal")},
+		"issuer: selfSigned, a single label": {"fleet.yaml": strings.Replace(validFleet, "      acme:\n        email: ops@example.com\n", "      issuer: selfSigned\n      hostTemplate: \"{name}\"\n", 1),
+			"billing.yaml": validBilling},
 	} {
 		if err := loadAndValidate(files); err != nil {
 			t.Errorf("%s: refused:\n%v", name, err)
