@@ -234,6 +234,28 @@ func TestPreflightRecordsResults(t *testing.T) {
 	}
 	mu.Unlock()
 
+	// An empty Redis password passes (a Redis without authentication), an
+	// empty admin password does not.
+	setFile := func(f, content string) {
+		t.Helper()
+		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	redisPassword := filepath.Join(secrets, d.Redis.Spec.CredentialsSecret, "password")
+	adminPassword := filepath.Join(secrets, d.Spec.AdminCredentialsSecret, "password")
+	setFile(redisPassword, "")
+	if out, code := run("10.11.13-MariaDB", "7.4.2"); code != 0 {
+		t.Errorf("empty Redis password: exit %d, output:\n%s", code, out)
+	}
+	setFile(adminPassword, "")
+	out, code = run("10.11.13-MariaDB", "7.4.2", "PREFLIGHT_ROUNDS=1")
+	if want := "empty value: Secret " + d.Namespace + "/" + d.Spec.AdminCredentialsSecret + " key password"; code != 1 || !strings.Contains(out, want) || strings.Contains(out, d.Redis.Spec.CredentialsSecret+" key password") {
+		t.Errorf("empty admin password: exit %d, output:\n%s\nwant %q, and nothing about the Redis password", code, out, want)
+	}
+	setFile(redisPassword, "from-secret")
+	setFile(adminPassword, "from-secret")
+
 	// A missing Secret is named, and the script checks again until the
 	// last round (the rendered Job sets no PREFLIGHT_ROUNDS: it waits).
 	license := filepath.Join(secrets, d.LicenseSecret, "key")

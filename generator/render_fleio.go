@@ -309,12 +309,17 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		valueEnv("REDIS_USER_FILE", file(d.Redis.Spec.CredentialsSecret, "username")),
 		valueEnv("REDIS_PASSWORD_FILE", file(d.Redis.Spec.CredentialsSecret, "password")),
 	}
-	checks := []struct{ secret, key string }{
-		{d.DB.Spec.CredentialsSecret, "username"},
-		{d.Redis.Spec.CredentialsSecret, "password"},
-		{d.Spec.AdminCredentialsSecret, "username"},
-		{d.Spec.AdminCredentialsSecret, "password"},
-		{d.LicenseSecret, "key"},
+	// The keys every pod or Job reads; a Redis password may be empty (a
+	// Redis without authentication), but the key must be there.
+	checks := []struct {
+		secret, key string
+		emptyOK     bool
+	}{
+		{d.DB.Spec.CredentialsSecret, "username", false},
+		{d.Redis.Spec.CredentialsSecret, "password", true},
+		{d.Spec.AdminCredentialsSecret, "username", false},
+		{d.Spec.AdminCredentialsSecret, "password", false},
+		{d.LicenseSecret, "key", false},
 	}
 	var vols []corev1.Volume
 	var mounts []corev1.VolumeMount
@@ -322,6 +327,9 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		name := fmt.Sprintf("REQUIRED_SECRET_%d", i)
 		env = append(env, valueEnv(name, file(c.secret, c.key)),
 			valueEnv(name+"_FROM", fmt.Sprintf("Secret %s/%s key %s", d.Namespace, c.secret, c.key)))
+		if c.emptyOK {
+			env = append(env, valueEnv(name+"_EMPTY_OK", "1"))
+		}
 	}
 	// Each Secret the checks read, once (one Secret may hold the
 	// credentials of both servers).

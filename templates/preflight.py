@@ -23,19 +23,25 @@ def version(text):
     return tuple(int(x) for x in m.groups()) if m else None
 
 
-def read(var):
-    """The content of the Secret file named by $var, '' when it is missing."""
+def read(var, missing=''):
+    """The content of the Secret file named by $var, missing when there is none."""
     try:
         with open(os.environ[var]) as f:
             return f.read()
     except OSError:
-        return ''
+        return missing
 
 
 def check(problems, passed):
+    # A required key must hold a value, unless $REQUIRED_SECRET_<n>_EMPTY_OK
+    # is set (a Redis without a password).
     for var in sorted(k for k in os.environ if re.fullmatch(r'REQUIRED_SECRET_\d+', k)):
-        if read(var) == '':
-            problems.append('missing Secret or key: ' + os.environ.get(var + '_FROM', var))
+        what = os.environ.get(var + '_FROM', var)
+        content = read(var, None)
+        if content is None:
+            problems.append('missing Secret or key: ' + what)
+        elif content == '' and not os.environ.get(var + '_EMPTY_OK'):
+            problems.append('empty value: ' + what)
 
     db = '%s:%s' % (os.environ['DB_HOST'], os.environ['DB_PORT'])
     try:

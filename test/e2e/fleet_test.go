@@ -420,7 +420,7 @@ func recordPreflight(c *harness.Cluster, job *batchv1.Job, name string, passed b
 // scripts would:
 //   - a preflight Job's pod keeps running (Hold) while a Secret or key it
 //     lists in its REQUIRED_SECRET_* variables (files of optional Secret
-//     volumes) is missing, or a server is down (setServerDown), and
+//     volumes) is missing or empty (unless _EMPTY_OK), or a server is down (setServerDown), and
 //     succeeds otherwise (the stand-in cannot reach
 //     MariaDB or Redis: their checks pass unless set down). Like the
 //     script, it records each check that passed (RESULT_DATABASE,
@@ -448,7 +448,10 @@ func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
 					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 					err := c.Client.Get(ctx, client.ObjectKey{Namespace: job.Namespace, Name: secret}, &s)
 					cancel()
-					if err != nil || len(s.Data[key]) == 0 {
+					// The key must be there, and hold a value unless
+					// REQUIRED_SECRET_<n>_EMPTY_OK is set, as in the script.
+					value, ok := s.Data[key]
+					if err != nil || !ok || (len(value) == 0 && envValue(job, e.Name+"_EMPTY_OK") == "") {
 						missing = append(missing, fmt.Sprintf("Secret %s/%s key %s", job.Namespace, secret, key))
 					}
 				}
