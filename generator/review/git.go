@@ -7,6 +7,7 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	git "github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
@@ -15,8 +16,11 @@ import (
 )
 
 // Repo reads files of a Git repository at any revision, read-only, with
-// go-git: no git binary is needed and nothing is ever written.
+// go-git: no git binary is needed and nothing is ever written. Its methods
+// are safe for concurrent use: go-git's object storage is not (packfile
+// indexes load lazily), so every call into it holds mu.
 type Repo struct {
+	mu   sync.Mutex
 	repo *git.Repository
 	root string // the work tree's root, symlinks resolved
 }
@@ -73,6 +77,8 @@ func (v *Revision) String() string { return v.Ref + " (" + v.Short() + ")" }
 // Resolve resolves a revision as git does for branches, remote branches,
 // tags, commit hashes and suffixes like ~1 and ^.
 func (r *Repo) Resolve(ref string) (*Revision, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	h, err := r.repo.ResolveRevision(plumbing.Revision(ref))
 	if err != nil {
 		return nil, fmt.Errorf("git revision %q: %w", ref, err)
@@ -87,6 +93,8 @@ func (r *Repo) Resolve(ref string) (*Revision, error) {
 // BranchName returns the branch a ref names: "prod" for "prod" and for
 // "origin/prod". Other refs are an error.
 func (r *Repo) BranchName(ref string) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if _, err := r.repo.Reference(plumbing.NewBranchReferenceName(ref), false); err == nil {
 		return ref, nil
 	}
@@ -103,6 +111,8 @@ func (r *Repo) BranchName(ref string) (string, error) {
 // to dir. found is false when dir does not exist at rev. Symbolic links and
 // submodules are skipped.
 func (r *Repo) Files(rev *Revision, dir string, keep func(rel string) bool) (files map[string][]byte, found bool, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	tree, err := rev.commit.Tree()
 	if err != nil {
 		return nil, false, fmt.Errorf("%s: %w", rev, err)

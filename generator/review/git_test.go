@@ -1,0 +1,56 @@
+package review
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// TestRepoConcurrentReads: diff and promote read several revisions at
+// once from one Repo. go-git's object storage loads packfile indexes
+// lazily and is not safe for concurrent use, which made two-revision reads
+// fail at random ("object not found", "no spec files found") on a packed
+// repository. Run with -race for the data race itself; without it, the
+// files read must still be the same every time.
+func TestRepoConcurrentReads(t *testing.T) {
+	r := newFleetRepo(t, true)
+	r.edit("specs/billing/fleio.yaml", "backupRetentionCount: 48", "backupRetentionCount: 24")
+	r.commit("retention")
+	r.git("branch", "prod", "HEAD~1")
+	r.git("gc", "-q", "--aggressive") // everything in packfiles, as in a clone
+	for round := 0; round < 20; round++ {
+		repo, err := OpenRepo(r.dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs := []string{"main", "prod", "HEAD~1", "main", "prod", "HEAD"}
+		counts := make([]int, len(refs))
+		errs := make([]error, len(refs))
+		var wg sync.WaitGroup
+		for i, ref := range refs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rev, err := repo.Resolve(ref)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				files, found, err := repo.Files(rev, ".", func(string) bool { return true })
+				if err != nil || !found {
+					errs[i] = fmt.Errorf("%s: found %v, %v", ref, found, err)
+				}
+				counts[i] = len(files)
+			}()
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d, %s: %v", round, refs[i], err)
+			}
+		}
+		if counts[0] != counts[3] || counts[1] != counts[4] || counts[0] == 0 {
+			t.Fatalf("round %d: file counts %v differ between reads of one revision", round, counts)
+		}
+	}
+}
