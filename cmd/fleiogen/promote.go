@@ -52,6 +52,9 @@ the main branch are flagged "unpromoted" (useful when --from is not main).
 					return withCode(ExitFailure, err)
 				}
 				if o.branch, err = repo.BranchName(to); err != nil {
+					if _, rerr := repo.Resolve(to); rerr != nil {
+						return withCode(ExitInput, fmt.Errorf("--to: %w", rerr))
+					}
 					return withCode(ExitInput, fmt.Errorf("--to: %w; name the clusters' branch with --branch", err))
 				}
 			}

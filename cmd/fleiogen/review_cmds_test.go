@@ -195,6 +195,10 @@ func TestPromote(t *testing.T) {
 	if code, _, stderr := run("promote", "--from", "main", "--to", "HEAD~1", specs); code != ExitInput || !strings.Contains(stderr, "--branch") {
 		t.Errorf("--to HEAD~1: exit %d: %s", code, stderr)
 	}
+	// A --to that does not exist says so, rather than asking for --branch.
+	if code, _, stderr := run("promote", "--from", "main", "--to", "prdo", specs); code != ExitInput || !strings.Contains(stderr, `--to: git revision "prdo": reference not found`) || strings.Contains(stderr, "--branch") {
+		t.Errorf("--to prdo: exit %d: %s", code, stderr)
+	}
 	if code, _, _ := run("promote", "--from", "main", "--to", "HEAD~1", "--branch", "prod", specs); code != ExitDifferences {
 		t.Errorf("--to HEAD~1 --branch prod: exit %d", code)
 	}
