@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -214,6 +215,7 @@ type ksOptions struct {
 	Wait           bool
 	HealthChecks   []meta.NamespacedObjectKindReference
 	Timeout        time.Duration
+	RetryInterval  time.Duration // default 1 minute
 	Interval       time.Duration
 	Substitute     bool
 	Labels         map[string]string
@@ -227,7 +229,7 @@ func fluxKustomization(name, namespace string, o ksOptions) *kustomizev1.Kustomi
 		ObjectMeta: meta2(name, namespace, o.Labels),
 		Spec: kustomizev1.KustomizationSpec{
 			Interval:           metav1.Duration{Duration: o.Interval},
-			RetryInterval:      &metav1.Duration{Duration: time.Minute},
+			RetryInterval:      &metav1.Duration{Duration: cmp.Or(o.RetryInterval, time.Minute)},
 			Timeout:            &metav1.Duration{Duration: o.Timeout},
 			Path:               o.Path,
 			Prune:              true,

@@ -308,7 +308,12 @@ func (r *renderer) stageObjects(d *Deployment) []any {
 		}
 		switch stage {
 		case "preflight":
-			o.Timeout = 5 * time.Minute
+			// Health checks hold one of kustomize-controller's workers
+			// (--concurrent, 4 by default) until they pass or time out, and
+			// preflight is the stage that waits on others (a Secret, a
+			// database); its Job checks again by itself in the meantime.
+			// So a short wait, and a longer pause between attempts.
+			o.Timeout, o.RetryInterval = 2*time.Minute, 2*time.Minute
 			o.HealthChecks = append(o.HealthChecks, healthCheck("batch/v1", "Job", pre, ns))
 			for _, r := range results {
 				o.HealthChecks = append(o.HealthChecks, healthCheck("v1", "ConfigMap", r, ns))
