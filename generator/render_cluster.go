@@ -227,6 +227,8 @@ func (r *renderer) tenant(t *Tenant) {
 	// so the RBAC is kept (with the Namespace) to let them clean up.
 	keep := meta2(TenantServiceAccount, ns, tenantLabels)
 	keep.Annotations = map[string]string{pruneAnnotation: disabled}
+	certs := meta2(TenantServiceAccount+"-certificates", ns, tenantLabels)
+	certs.Annotations = map[string]string{pruneAnnotation: disabled}
 	r.yaml(dir+"/rbac.yaml",
 		&corev1.ServiceAccount{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"},
@@ -236,6 +238,21 @@ func (r *renderer) tenant(t *Tenant) {
 			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
 			ObjectMeta: keep,
 			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "admin"},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: TenantServiceAccount, Namespace: ns}},
+		},
+		// admin covers cert-manager's Certificates only where the
+		// cert-manager chart aggregated its roles into it (its default);
+		// a cluster with certManager: existing may not have them.
+		&rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
+			ObjectMeta: certs,
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{cmv1.SchemeGroupVersion.Group}, Resources: []string{"certificates"},
+				Verbs: []string{"get", "list", "watch", "create", "update", "patch", "delete"}}},
+		},
+		&rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: certs,
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: certs.Name},
 			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: TenantServiceAccount, Namespace: ns}},
 		})
 	info := &corev1.ConfigMap{

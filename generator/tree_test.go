@@ -25,6 +25,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/kustomize/api/krusty"
 	kusttypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -693,5 +694,76 @@ func TestSettingsChangesWithTheDomainRollThePods(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// adminGroups are the API groups whose namespaced kinds Kubernetes' built-in
+// admin ClusterRole covers without any aggregated role.
+var adminGroups = map[string]bool{"": true, "apps": true, "batch": true, "networking.k8s.io": true,
+	"autoscaling": true, "policy": true, "rbac.authorization.k8s.io": true, "discovery.k8s.io": true, "coordination.k8s.io": true}
+
+// TestTenantAccountMayApplyItsStages: every object a tenant's stage
+// Kustomizations apply (components/fleio/<namespace>/...) is of a kind the
+// tenant ServiceAccount may create and delete without help from other
+// installs: the built-in admin ClusterRole, or a Role in the tenant's own
+// RBAC. (cert-manager's Certificates are in admin only where the chart's
+// aggregated roles are, which certManager: existing does not promise.)
+func TestTenantAccountMayApplyItsStages(t *testing.T) {
+	for name, tree := range allTrees(t) {
+		files := filesMap(tree.files)
+		for _, tn := range tree.m.Tenants {
+			ns := tn.Namespace
+			type rule struct{ group, resource string }
+			granted := map[rule]bool{}
+			binds := map[string]bool{} // Roles bound to the tenant account
+			for _, doc := range splitDocs([]byte(files["tenants/"+ns+"/rbac.yaml"])) {
+				var rb rbacv1.RoleBinding
+				if yaml.Unmarshal(doc, &rb) == nil && rb.Kind == "RoleBinding" && rb.RoleRef.Kind == "Role" &&
+					slices.ContainsFunc(rb.Subjects, func(s rbacv1.Subject) bool { return s.Name == TenantServiceAccount && s.Namespace == ns }) {
+					binds[rb.RoleRef.Name] = true
+				}
+			}
+			for _, doc := range splitDocs([]byte(files["tenants/"+ns+"/rbac.yaml"])) {
+				var role rbacv1.Role
+				if yaml.Unmarshal(doc, &role) != nil || role.Kind != "Role" || !binds[role.Name] {
+					continue
+				}
+				for _, r := range role.Rules {
+					if slices.Contains(r.Verbs, "create") && slices.Contains(r.Verbs, "delete") && slices.Contains(r.Verbs, "patch") {
+						for _, g := range r.APIGroups {
+							for _, res := range r.Resources {
+								granted[rule{g, res}] = true
+							}
+						}
+					}
+				}
+			}
+			seen := 0
+			for _, f := range tree.files {
+				if !strings.HasPrefix(f.Path, "components/fleio/"+ns+"/") || path.Base(f.Path) == "kustomization.yaml" {
+					continue
+				}
+				for _, doc := range splitDocs(f.Data) {
+					var u metav1.TypeMeta
+					if yaml.Unmarshal(doc, &u) != nil || u.Kind == "" {
+						continue
+					}
+					seen++
+					gv, err := schema.ParseGroupVersion(u.APIVersion)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if adminGroups[gv.Group] {
+						continue
+					}
+					if res := strings.ToLower(u.Kind) + "s"; !granted[rule{gv.Group, res}] {
+						t.Errorf("%s: tenant %s applies %s (%s), which neither admin nor a Role of tenants/%s/rbac.yaml lets its account %s create", name, ns, u.Kind, gv.Group, ns, TenantServiceAccount)
+					}
+				}
+			}
+			if seen == 0 {
+				t.Errorf("%s: tenant %s: no object under components/fleio/%s", name, ns, ns)
+			}
+		}
 	}
 }
