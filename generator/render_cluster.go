@@ -272,6 +272,10 @@ func (r *renderer) tenant(t *Tenant) {
 			Interval:  metav1.Duration{Duration: time.Minute},
 			Timeout:   &metav1.Duration{Duration: time.Minute},
 			Reference: &sourcev1.GitRepositoryRef{Branch: "${GIT_BRANCH}"},
+			// The tenant's stages read only its own components: its
+			// artifact holds those, not every tenant's manifests and the
+			// whole repository once per namespace.
+			SparseCheckout: []string{"components/fleio/" + ns},
 		},
 	}
 	if r.m.Repository.SecretRef != "" {

@@ -767,3 +767,54 @@ func TestTenantAccountMayApplyItsStages(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantStagesBuildFromTheirSparseCheckout: a tenant's GitRepository
+// checks out only its sparseCheckout directories, so every Kustomization
+// that reads it must build from those files alone (with each cluster's
+// runtime values in its path).
+func TestTenantStagesBuildFromTheirSparseCheckout(t *testing.T) {
+	for name, tree := range allTrees(t) {
+		for _, c := range tree.m.Clusters {
+			for _, ns := range c.Tenants {
+				var dirs []string
+				var stages []string
+				for _, f := range tree.files {
+					if !strings.HasPrefix(f.Path, "tenants/"+ns+"/") {
+						continue
+					}
+					for _, doc := range splitDocs(f.Data) {
+						var gr sourcev1.GitRepository
+						if yaml.Unmarshal(doc, &gr) == nil && gr.Kind == sourcev1.GitRepositoryKind && gr.Name == FleetSource {
+							dirs = gr.Spec.SparseCheckout
+						}
+						var ks kustomizev1.Kustomization
+						if yaml.Unmarshal(doc, &ks) == nil && ks.Kind == kustomizev1.KustomizationKind && ks.Spec.SourceRef.Name == FleetSource {
+							p, err := envsubst.Eval(ks.Spec.Path, varsOf(c))
+							if err != nil {
+								t.Fatal(err)
+							}
+							stages = append(stages, p)
+						}
+					}
+				}
+				if len(dirs) == 0 || len(stages) == 0 {
+					t.Fatalf("%s: tenant %s: sparseCheckout %v, %d stages", name, ns, dirs, len(stages))
+				}
+				var sparse []File
+				for _, f := range tree.files {
+					if slices.ContainsFunc(dirs, func(d string) bool { return strings.HasPrefix(f.Path, d+"/") }) {
+						sparse = append(sparse, f)
+					}
+				}
+				fSys := memFS(t, sparse)
+				opts := krusty.MakeDefaultOptions()
+				k := krusty.MakeKustomizer(opts)
+				for _, p := range stages {
+					if _, err := k.Run(fSys, "/"+strings.TrimPrefix(p, "./")); err != nil {
+						t.Errorf("%s: cluster %s, tenant %s: %s does not build from sparseCheckout %v: %v", name, c.Name, ns, p, dirs, err)
+					}
+				}
+			}
+		}
+	}
+}

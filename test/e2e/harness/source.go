@@ -33,7 +33,7 @@ import (
 //
 // For every GitRepository it resolves spec.ref in a local git repository,
 // archives that commit's tree as a .tar.gz (what source-controller's
-// artifact is), serves it over HTTP on 127.0.0.1 and sets status.artifact
+// artifact is; only the spec.sparseCheckout directories when given), serves it over HTTP on 127.0.0.1 and sets status.artifact
 // (path, url, revision "<branch>@sha1:<commit>", digest "sha256:<hex>",
 // lastUpdateTime, size) and the Ready and ArtifactInStorage conditions.
 // It looks at the branches every poll period and re-archives when a branch
@@ -200,7 +200,7 @@ func (s *SourceStandIn) reconcileGit(ctx context.Context, gr *sourcev1.GitReposi
 		}
 	}
 	relPath := path.Join("gitrepository", gr.Namespace, gr.Name, commit+".tar.gz")
-	digest, size, err := s.archive(repo, commit, filepath.Join(s.dir, relPath))
+	digest, size, err := s.archive(repo, commit, filepath.Join(s.dir, relPath), gr.Spec.SparseCheckout)
 	if err != nil {
 		return err
 	}
@@ -253,9 +253,28 @@ func excluded(name string) bool {
 	return false
 }
 
-// archive writes the tree of commit as a gzipped tar to dest and returns
-// its digest "sha256:<hex>" and size.
-func (s *SourceStandIn) archive(repo, commit, dest string) (string, int64, error) {
+// inSparse reports whether an archive entry belongs to an artifact limited
+// to the directories sparse (all of them when sparse is empty), as
+// source-controller's spec.sparseCheckout limits it: the files under them,
+// and the directories leading to them.
+func inSparse(name string, isDir bool, sparse []string) bool {
+	if len(sparse) == 0 {
+		return true
+	}
+	name = strings.TrimSuffix(name, "/")
+	for _, d := range sparse {
+		d = strings.Trim(strings.TrimPrefix(d, "./"), "/")
+		if name == d || strings.HasPrefix(name, d+"/") || (isDir && strings.HasPrefix(d, name+"/")) {
+			return true
+		}
+	}
+	return false
+}
+
+// archive writes the tree of commit (only the sparse directories, when
+// given) as a gzipped tar to dest and returns its digest "sha256:<hex>"
+// and size.
+func (s *SourceStandIn) archive(repo, commit, dest string, sparse []string) (string, int64, error) {
 	cmd := exec.Command("git", "-C", repo, "archive", "--format=tar", commit)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -281,7 +300,7 @@ func (s *SourceStandIn) archive(repo, commit, dest string) (string, int64, error
 		default:
 			continue // pax headers, symlinks, submodules
 		}
-		if excluded(h.Name) {
+		if excluded(h.Name) || !inSparse(h.Name, h.Typeflag == tar.TypeDir, sparse) {
 			continue
 		}
 		nh := &tar.Header{Name: h.Name, Typeflag: h.Typeflag, Mode: h.Mode, Size: h.Size, ModTime: mtime, Format: tar.FormatPAX}
