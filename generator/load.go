@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -330,10 +331,38 @@ func firstInvalidUTF8(data []byte) int {
 }
 
 // peekTypeMeta reads apiVersion and kind from a document's mapping node
-// without converting the document.
+// without converting the document, through aliases and merge keys ("<<"),
+// so that a spec written with them is read (and its merge key refused),
+// not skipped as someone else's document.
 func peekTypeMeta(root *yaml.Node) (apiVersion, kind string) {
+	return peekTypeMetaDepth(root, 0)
+}
+
+func peekTypeMetaDepth(root *yaml.Node, depth int) (apiVersion, kind string) {
+	if root.Kind == yaml.AliasNode && root.Alias != nil {
+		root = root.Alias
+	}
+	if root.Kind != yaml.MappingNode || depth > 8 {
+		return "", ""
+	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		if v.Kind == yaml.AliasNode && v.Alias != nil {
+			v = v.Alias
+		}
+		if k.Kind == yaml.ScalarNode && k.Tag == "!!merge" {
+			// Merged values count only where the mapping does not set
+			// its own.
+			merged := []*yaml.Node{v}
+			if v.Kind == yaml.SequenceNode {
+				merged = v.Content
+			}
+			for _, m := range merged {
+				a, k := peekTypeMetaDepth(m, depth+1)
+				apiVersion, kind = cmp.Or(apiVersion, a), cmp.Or(kind, k)
+			}
+			continue
+		}
 		if k.Kind != yaml.ScalarNode || v.Kind != yaml.ScalarNode || v.ShortTag() != "!!str" {
 			continue
 		}
@@ -345,6 +374,37 @@ func peekTypeMeta(root *yaml.Node) (apiVersion, kind string) {
 		}
 	}
 	return apiVersion, kind
+}
+
+// nestedOurs finds a mapping inside a document that is not a spec which
+// names one of fleiogen's API groups or kinds with its apiVersion, such as
+// the items of a v1 List (what kubectl get -o yaml prints). Skipping such
+// a document would drop its objects, and the next render would uninstall
+// them, so it is refused instead. It returns the mapping's line, or 0.
+func nestedOurs(root *yaml.Node) int {
+	budget := maxDocumentNodes
+	var walk func(n *yaml.Node, depth int) int
+	walk = func(n *yaml.Node, depth int) int {
+		budget--
+		if n == nil || budget < 0 || depth > maxDepth {
+			return 0
+		}
+		if n.Kind == yaml.AliasNode {
+			return 0 // its anchor is walked where it is defined
+		}
+		if n.Kind == yaml.MappingNode && depth > 0 {
+			if apiVersion, kind := peekTypeMeta(n); apiVersion != "" && isOurs(apiVersion, kind) {
+				return n.Line
+			}
+		}
+		for _, c := range n.Content {
+			if line := walk(c, depth+1); line > 0 {
+				return line
+			}
+		}
+		return 0
+	}
+	return walk(root, 0)
 }
 
 // listsOurs reports whether a document that is not a mapping is a list
@@ -490,6 +550,14 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	// numbers, deep nesting).
 	if root.Kind == yaml.MappingNode {
 		if apiVersion, kind := peekTypeMeta(root); !isOurs(apiVersion, kind) {
+			if line := nestedOurs(root); line > 0 {
+				s.whole = true
+				what := "this document"
+				if apiVersion == "v1" && kind == "List" {
+					what = "a v1 List (as kubectl get -o yaml prints)"
+				}
+				return Problems{{File: file, Line: line, Message: fmt.Sprintf("one of fleiogen's objects inside %s (line %d): fleiogen reads only objects that are documents of their own; write each object as its own document, separated by ---", what, root.Line)}}
+			}
 			what := strings.TrimSpace(apiVersion + " " + kind)
 			if apiVersion == "" || kind == "" {
 				what = strings.TrimSpace("(no apiVersion and kind) " + what)
@@ -498,6 +566,10 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 			return nil
 		}
 	} else if !listsOurs(root) {
+		if line := nestedOurs(root); line > 0 {
+			s.whole = true
+			return Problems{{File: file, Line: line, Message: fmt.Sprintf("one of fleiogen's objects inside a %s (line %d): write each object as its own document, separated by ---", nodeKindName(root), root.Line)}}
+		}
 		// A list (an Ansible playbook) or a scalar has no apiVersion and
 		// kind either.
 		s.Skipped = append(s.Skipped, fmt.Sprintf("%s:%d: (a %s, not a mapping)", file, root.Line, nodeKindName(root)))
@@ -529,6 +601,12 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	}
 	apiVersion, _ := obj["apiVersion"].(string)
 	kind, _ := obj["kind"].(string)
+	if len(convProblems) > 0 && apiVersion == "" && kind == "" {
+		// They came through a merge key, reported above: decode as what
+		// they name rather than also reporting an unsupported kind.
+		apiVersion, kind = peekTypeMeta(root)
+		obj["apiVersion"], obj["kind"] = apiVersion, kind
+	}
 	var target any
 	switch {
 	case apiVersion == FleioAPIVersion && kind == KindFleioDeployment:

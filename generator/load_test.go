@@ -146,6 +146,31 @@ func TestNonSpecYAML(t *testing.T) {
 		t.Errorf("a list holding a Fleet: got %v", err)
 	}
 
+	// Nor may fleiogen's objects inside another document (a v1 List, as
+	// kubectl get -o yaml prints), or a spec whose apiVersion and kind come
+	// through a merge key or an alias: each used to be skipped with a note,
+	// and the next render uninstalled the deployment.
+	asItem := "  - " + strings.ReplaceAll(strings.TrimSuffix(validFleet, "\n"), "\n", "\n    ") + "\n"
+	merged := "x-meta: &tm {apiVersion: fleiogen.io/v1alpha1, kind: Fleet}\n<<: *tm\n" + strings.Replace(validFleet, "apiVersion: fleiogen.io/v1alpha1\nkind: Fleet\n", "", 1)
+	aliased := strings.Replace(validBilling, "apiVersion: k8s.fleio.com/v1\nkind: FleioDbConnection\n", "apiVersion: &v k8s.fleio.com/v1\nkind: FleioDbConnection\n", 1)
+	aliased = strings.Replace(aliased, "---\napiVersion: k8s.fleio.com/v1\nkind: FleioRedisConnection\n", "---\napiVersion: *v\nkind: FleioRedisConnection\n", 1)
+	for _, tc := range []struct{ name, fleet, billing, want string }{
+		{"a v1 List", "apiVersion: v1\nkind: List\nitems:\n" + asItem, validBilling,
+			"specs/fleet.yaml:4: one of fleiogen's objects inside a v1 List (as kubectl get -o yaml prints) (line 1): fleiogen reads only objects that are documents of their own; write each object as its own document, separated by ---"},
+		{"another wrapper", "fleio:\n  objects:\n" + asItem, validBilling,
+			"specs/fleet.yaml:3: one of fleiogen's objects inside this document (line 1)"},
+		{"apiVersion and kind through a merge key", merged, validBilling, "specs/fleet.yaml:1: YAML merge keys (<<) are not supported"},
+	} {
+		err := loadAndValidate(map[string]string{"fleet.yaml": tc.fleet, "billing.yaml": tc.billing})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "unsupported apiVersion") {
+			t.Errorf("%s: got %v\nwant %s", tc.name, err, tc.want)
+		}
+	}
+	// An alias is expanded: the connection whose apiVersion is one loads.
+	if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": aliased}); err != nil {
+		t.Errorf("an alias as apiVersion: %v", err)
+	}
+
 	// A Helm template is not YAML: an error, at its line, with the way out.
 	helm := "metadata:\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n"
 	err = loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling, "charts/x/templates/dep.yaml": helm})
