@@ -75,7 +75,27 @@ var secretWords = map[string]bool{
 // secretKeyQualifiers make a last word "key" a secret: SECRET_KEY,
 // AWS_SECRET_ACCESS_KEY, MAILGUN_API_KEY, FLEIO_LICENSE_KEY, a signing or
 // private key.
-var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true, "license": true}
+var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true, "license": true, "fernet": true}
+
+// settingWords are a setting name's words, with numbered and plural forms
+// of the last word brought back to it: EMAIL_HOST_PASSWORD_2,
+// AWS_SECRET_ACCESS_KEY2 and FERNET_KEYS name the same kind of secret as
+// EMAIL_HOST_PASSWORD, AWS_SECRET_ACCESS_KEY and FERNET_KEY.
+func settingWords(name string) []string {
+	words := splitWords(name)
+	for len(words) > 1 && allDigits(words[len(words)-1]) {
+		words = words[:len(words)-1]
+	}
+	if n := len(words); n > 0 {
+		if w := strings.TrimRightFunc(words[n-1], unicode.IsDigit); w != "" {
+			words[n-1] = w
+		}
+		if w, ok := strings.CutSuffix(words[n-1], "s"); ok && (w == "key" || secretWords[w]) {
+			words[n-1] = w
+		}
+	}
+	return words
+}
 
 // publicName reports whether the words of a name say that its last word is
 // meant to be public: public or publishable right before the last word
@@ -99,9 +119,14 @@ func publicName(words []string) bool {
 // secret to begin with) tokens and API keys are allowed: only passwords,
 // secrets, credentials and private or license keys are refused.
 func SecretSettingName(name string, browser bool) bool {
-	words := splitWords(name)
+	words := settingWords(name)
 	if len(words) == 0 || publicName(words) {
 		return false
+	}
+	for i := 0; i+1 < len(words); i++ {
+		if words[i] == "secret" && (words[i+1] == "key" || words[i+1] == "keys") {
+			return true // SECRET_KEY_FALLBACKS: Django's former secret keys
+		}
 	}
 	last := words[len(words)-1]
 	if browser {
@@ -159,9 +184,29 @@ type secretFound struct {
 	Value string
 }
 
+// holdsValue reports whether a value under a secret's name holds one: a
+// non-empty string, a number (PASSWORD: 123456789), or a list with such a
+// value in it. Mappings are walked key by key instead; null, false and ""
+// hold nothing.
+func holdsValue(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return t != ""
+	case float64, json.Number:
+		return true
+	case []any:
+		for _, e := range t {
+			if holdsValue(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // secretsInside returns, in order, every place inside a setting's JSON
 // value that holds a secret: a mapping key that names a secret and holds a
-// non-empty string (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}), and
+// value (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}, see holdsValue), and
 // any string, at any depth, whose value is a secret (secretValue), such as
 // a URL with a password. The setting's own name is the caller's to check.
 func secretsInside(raw json.RawMessage, browser bool) []secretFound {
@@ -179,7 +224,7 @@ func secretsInside(raw json.RawMessage, browser bool) []secretFound {
 			}
 		case map[string]any:
 			for _, k := range sortedKeys(t) {
-				if s, ok := t[k].(string); ok && s != "" && SecretSettingName(k, browser) {
+				if holdsValue(t[k]) && SecretSettingName(k, browser) {
 					found = append(found, secretFound{Path: p + "." + k})
 					continue
 				}

@@ -199,9 +199,11 @@ func (r *renderer) clusterIssuer(c *ClusterModel, d *Deployment) *cmv1.ClusterIs
 		class := r.m.IngressClass
 		solver.HTTP01.Ingress.IngressClassName = &class
 	}
+	// platform-issuers substitutes: a "$" the Fleet's ACME settings hold
+	// (legal in an e-mail address or a URL) is written "$$".
 	iss.Spec.ACME = &cmacme.ACMEIssuer{
-		Server:     c.Env.ACMEServer,
-		Email:      c.Env.ACMEEmail,
+		Server:     escapeVars(c.Env.ACMEServer),
+		Email:      escapeVars(c.Env.ACMEEmail),
 		PrivateKey: cmmeta.SecretKeySelector{LocalObjectReference: cmmeta.LocalObjectReference{Name: d.ObjectName("acme-account")}},
 		Solvers:    []cmacme.ACMEChallengeSolver{solver},
 	}

@@ -359,6 +359,27 @@ func TestLiteralDollarsSurviveFlux(t *testing.T) {
 			t.Errorf("after substitution the settings lack %s:\n%s", want, out)
 		}
 	}
+
+	// The Fleet's ACME settings reach the ClusterIssuers, which
+	// platform-issuers substitutes, as written.
+	fleet := strings.Replace(validFleet, "email: ops@example.com", `email: "ops${X}$$y@example.com"`+"\n        server: https://acme.example.com/dir${P}", 1)
+	dir := t.TempDir()
+	for name, data := range map[string]string{"fleet.yaml": fleet, "billing.yaml": validBilling} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, files = renderDir(t, dir)
+	y = buildAll(t, files)["/components/platform/issuers/staging"]
+	out, err = envsubst.Eval(string(y), varsOf(m.Clusters[0]))
+	if err != nil {
+		t.Fatalf("substituting the issuers: %v", err)
+	}
+	for _, want := range []string{"email: ops${X}$$y@example.com", "server: https://acme.example.com/dir${P}"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("after substitution the ClusterIssuer lacks %s:\n%s", want, out)
+		}
+	}
 }
 
 // typed maps apiVersion/kind to the Go type the object must decode into.

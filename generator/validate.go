@@ -458,6 +458,10 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 	if img := f.Spec.Tools.Image; img != "" && !imageRe.MatchString(img) {
 		v.at(f, "spec.tools.image", "%q is not a valid image reference", img)
 	}
+	// The license Job's command is written into every license/job.yaml.
+	if why := secretValue(f.Spec.Tools.SetLicenseCommand); why != "" {
+		v.at(f, "spec.tools.setLicenseCommand", "holds %s: it is written to git, in each license Job; read a secret from the Job's environment or a Secret", why)
+	}
 
 	if len(f.Spec.Environments) == 0 {
 		v.at(f, "spec.environments", "required: at least one environment (such as staging and production)")
@@ -652,10 +656,14 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 	}
 	if u, err := url.Parse(env.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" {
 		v.at(f, p+".acme.server", "%q is not an https URL of an ACME directory", env.ACMEServer)
+	} else if u.User != nil {
+		v.at(f, p+".acme.server", "holds credentials (user@ or user:password@): it is written to git, in each ClusterIssuer; an ACME directory URL has none")
 	}
 	if e.ACME.Email != "" {
 		if a, err := mail.ParseAddress(e.ACME.Email); err != nil || a.Address != e.ACME.Email {
 			v.at(f, p+".acme.email", "%q is not an e-mail address", e.ACME.Email)
+		} else if domain := e.ACME.Email[strings.LastIndexByte(e.ACME.Email, '@')+1:]; !strings.Contains(domain, ".") {
+			v.at(f, p+".acme.email", "%q has no domain with a dot: ACME servers (Let's Encrypt) refuse the account", e.ACME.Email)
 		}
 	}
 	if err := checkHostTemplate(env.HostTemplate); err != nil {

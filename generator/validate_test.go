@@ -584,6 +584,16 @@ func TestBadSpecs(t *testing.T) {
 				`or issuer: selfSigned in spec.environments[0] for a self-signed certificate`},
 		},
 		{
+			name: "secrets and unusable values in the Fleet's free text",
+			fleet: strings.Replace(validFleet, "      acme:\n        email: ops@example.com\n", "      acme:\n        email: root@localhost\n        server: https://user:pw@acme.example.com/dir\n", 1) +
+				"  tools:\n    setLicenseCommand: 'curl https://admin:hunter2@license.example.com/set'\n",
+			want: []string{
+				`specs/fleet.yaml:17: spec.environments[0].acme.email: "root@localhost" has no domain with a dot: ACME servers (Let's Encrypt) refuse the account`,
+				`specs/fleet.yaml:18: spec.environments[0].acme.server: holds credentials (user@ or user:password@): it is written to git, in each ClusterIssuer; an ACME directory URL has none`,
+				`specs/fleet.yaml:20: spec.tools.setLicenseCommand: holds a URL with a password: it is written to git, in each license Job; read a secret from the Job's environment or a Secret`,
+			},
+		},
+		{
 			name:  "an unknown issuer kind",
 			fleet: validFleet + "      issuer: letsencrypt\n",
 			want:  []string{`specs/fleet.yaml:18: spec.environments[0].issuer: "letsencrypt" is not an issuer kind (allowed: acme, selfSigned)`},
@@ -921,6 +931,9 @@ func TestSecretSettingName(t *testing.T) {
 		"FLEIO_LICENSE_KEY": true, "LICENSE_KEY": true, "SITE_EMAIL_HOST_PASSWORD": true, "SITE_PASSWORD": true, "PUBLIC_API_TOKEN": true,
 		"PUBLISHABLE_SECRET_KEY": true, "EMAIL_PASS": true, "pass": false, "SITE_KEY": false, "recaptchaPublicKey": false, "PUBLIC_TOKEN": false,
 		"LICENSE_UUID": false, "SITE_URL": false,
+		// numbered and plural forms, and Django's former secret keys
+		"EMAIL_HOST_PASSWORD_2": true, "AWS_SECRET_ACCESS_KEY2": true, "FERNET_KEYS": true, "API_TOKENS": true, "SECRET_KEY_FALLBACKS": true,
+		"DB_PASSWORDS": true, "PUBLIC_KEYS": false, "PRIMARY_KEYS": false, "OAUTH2_SCOPES_2": false, "LOG_LEVEL_2": false,
 	} {
 		if got := SecretSettingName(name, false); got != want {
 			t.Errorf("SecretSettingName(%q) = %v, want %v", name, got, want)
@@ -936,13 +949,13 @@ func TestSecretSettingName(t *testing.T) {
 }
 
 func TestSecretsInsideSettings(t *testing.T) {
-	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    CACHES: {default: {OPTIONS: {PASSWORD: hunter2}}}\n    PASSWORD_HASHERS: [a, b]\n    RECAPTCHA_SITE_KEY: k1\n    STRIPE_PUBLISHABLE_KEY: pk_live_k2\n    PUBLIC_KEY: k3\n    SENTRY_DSN: \"https://pub@sentry.example.com/1\"\n    CACHE_URL: \"redis://redis:6379/1\"\n    DOCS: \"https://host:8080/a@b\"\n    SKU: task_live_1\n  frontendSettings:\n    enduser: {auth: {adminPassword: x}, googleMapsApiKey: k}\n", 1)
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    CACHES: {default: {OPTIONS: {PASSWORD: hunter2}}, other: {OPTIONS: {PASSWORD: 123456789, API_TOKENS: [abc]}}}\n    PASSWORD_HASHERS: [a, b]\n    RECAPTCHA_SITE_KEY: k1\n    STRIPE_PUBLISHABLE_KEY: pk_live_k2\n    PUBLIC_KEY: k3\n    SENTRY_DSN: \"https://pub@sentry.example.com/1\"\n    CACHE_URL: \"redis://redis:6379/1\"\n    DOCS: \"https://host:8080/a@b\"\n    SKU: task_live_1\n  frontendSettings:\n    enduser: {auth: {adminPassword: x}, googleMapsApiKey: k}\n", 1)
 	fleet := edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com/fleet.git?token=abc")
 	err := loadAndValidate(map[string]string{"fleet.yaml": fleet, "billing.yaml": billing})
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, w := range []string{"spec.settings.CACHES.default.OPTIONS.PASSWORD: looks like a secret", "spec.frontendSettings.enduser.auth.adminPassword: looks like a secret", `spec.repository.url: "https://git.example.com/fleet.git?token=abc" has a query`} {
+	for _, w := range []string{"spec.settings.CACHES.default.OPTIONS.PASSWORD: looks like a secret", "spec.settings.CACHES.other.OPTIONS.PASSWORD: looks like a secret", "spec.settings.CACHES.other.OPTIONS.API_TOKENS: looks like a secret", "spec.frontendSettings.enduser.auth.adminPassword: looks like a secret", `spec.repository.url: "https://git.example.com/fleet.git?token=abc" has a query`} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("missing %q in:\n%v", w, err)
 		}
