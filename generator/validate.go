@@ -3,6 +3,7 @@ package generator
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/mail"
 	"net/url"
@@ -496,7 +497,7 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		if env == nil && !v.specs.SourceOf(f).lostAt("spec.environments") {
 			v.at(f, p+".environment", "environment %q is not defined in spec.environments (defined: %s)", c.Environment, strings.Join(sortedKeys(m.Environments), ", "))
 		}
-		if c.Branch == "" || !branchRe.MatchString(c.Branch) || strings.Contains(c.Branch, "..") || strings.HasSuffix(c.Branch, "/") || strings.HasSuffix(c.Branch, ".lock") || strings.Contains(c.Branch, "//") {
+		if !validBranch(c.Branch) {
 			v.at(f, p+".branch", "%q is not a valid Git branch name", c.Branch)
 		} else {
 			v.retyped(f, p+".branch", c.Branch)
@@ -591,13 +592,19 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 				v.at(f, p+".resources."+svc+".requests."+string(name), "request %s is above the limit %s", q.String(), lim.String())
 			}
 		}
-		for _, list := range []corev1.ResourceList{r.Requests, r.Limits} {
-			for name, q := range list {
-				if name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage {
+		for _, l := range []struct {
+			field string
+			list  corev1.ResourceList
+		}{{"requests", r.Requests}, {"limits", r.Limits}} {
+			for _, name := range slices.Sorted(maps.Keys(l.list)) {
+				q := l.list[name]
+				switch {
+				case name != corev1.ResourceCPU && name != corev1.ResourceMemory && name != corev1.ResourceEphemeralStorage:
 					v.at(f, p+".resources."+svc, "unsupported resource %q (allowed: cpu, memory, ephemeral-storage)", name)
-				}
-				if q.Sign() <= 0 {
+				case q.Sign() <= 0:
 					v.at(f, p+".resources."+svc, "%s must be positive, got %s", name, q.String())
+				case name != corev1.ResourceCPU && !wholeBytes(q):
+					v.at(f, p+".resources."+svc+"."+l.field+"."+string(name), "%s is not a whole number of bytes (the API server warns, and a container cannot start with a fraction of a byte); write it like 512Mi or 1G", q.String())
 				}
 			}
 		}
@@ -635,6 +642,8 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 			v.at(f, p+".storage.sizes."+k, "unknown volume (allowed: %s)", strings.Join(sortedKeys(defaultSizes), ", "))
 		} else if q := e.Storage.Sizes[k]; q.Sign() <= 0 {
 			v.at(f, p+".storage.sizes."+k, "size must be positive, got %s", q.String())
+		} else if !wholeBytes(q) {
+			v.at(f, p+".storage.sizes."+k, "%s is not a whole number of bytes; write it like 5Gi", q.String())
 		}
 	}
 	for k, def := range defaultSizes {
@@ -1041,6 +1050,9 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 					if errs := validation.IsDNS1123Subdomain(host); len(errs) > 0 || len(host) > 253 {
 						idx := envIndex(f, c.Env.Name)
 						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, which is not a valid host name", host, d.Namespace, d.Name, c.Name)
+					} else if last := host[strings.LastIndexByte(host, '.')+1:]; strings.Trim(last, "0123456789") == "" {
+						idx := envIndex(f, c.Env.Name)
+						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, an IP address or a name ending in a numeric label; Ingress hosts and certificates need a DNS name", host, d.Namespace, d.Name, c.Name)
 					} else if label := longLabel(host); label != "" {
 						idx := envIndex(f, c.Env.Name)
 						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",
@@ -1261,6 +1273,28 @@ func (v *validator) host(obj any, field, h string) {
 	if errs := validation.IsDNS1123Subdomain(h); len(errs) > 0 {
 		v.at(obj, field, "%q is not a valid host name or IP address", h)
 	}
+}
+
+// validBranch reports whether git check-ref-format accepts
+// refs/heads/<name>, within branchRe's characters: no component starts
+// with a dot or ends with .lock, no "..", "//" or trailing "/" or ".",
+// and not HEAD (which git refuses as a branch name).
+func validBranch(name string) bool {
+	if name == "" || name == "HEAD" || !branchRe.MatchString(name) || strings.Contains(name, "..") || strings.HasSuffix(name, ".") {
+		return false
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "" || strings.HasPrefix(part, ".") || strings.HasSuffix(part, ".lock") {
+			return false
+		}
+	}
+	return true
+}
+
+// wholeBytes reports whether a quantity of bytes is a whole number of them
+// ("1.5" and "500m" are not).
+func wholeBytes(q resource.Quantity) bool {
+	return q.MilliValue()%1000 == 0
 }
 
 func (v *validator) domain(obj any, field, d string) bool {

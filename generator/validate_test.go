@@ -3,6 +3,7 @@ package generator
 import (
 	"encoding/json"
 	"io/fs"
+	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -592,6 +593,27 @@ func TestBadSpecs(t *testing.T) {
 				`specs/fleet.yaml:18: spec.environments[0].acme.server: holds credentials (user@ or user:password@): it is written to git, in each ClusterIssuer; an ACME directory URL has none`,
 				`specs/fleet.yaml:20: spec.tools.setLicenseCommand: holds a URL with a password: it is written to git, in each license Job; read a secret from the Job's environment or a Secret`,
 			},
+		},
+		{
+			name:  "a host template that gives an IP address",
+			fleet: validFleet + "      hostTemplate: \"10.0.0.1\"\n",
+			want:  []string{`specs/fleet.yaml:18: spec.environments[0].hostTemplate: gives "10.0.0.1" for FleioDeployment billing/cloud on cluster "staging", an IP address or a name ending in a numeric label; Ingress hosts and certificates need a DNS name`},
+		},
+		{
+			name:  "a host template that ends in a numeric label",
+			fleet: validFleet + "      hostTemplate: \"{name}.{namespace}.123\"\n",
+			want:  []string{`spec.environments[0].hostTemplate: gives "cloud.billing.123" for FleioDeployment billing/cloud on cluster "staging", an IP address`},
+		},
+		{
+			name:  "fractions of a byte",
+			fleet: validFleet + "      resources:\n        default:\n          requests: {memory: 100m}\n          limits: {memory: 500m, ephemeral-storage: \"1.5\", cpu: 500m}\n      storage:\n        sizes: {compiled: \"1.5\"}\n",
+			want: []string{
+				`specs/fleet.yaml:20: spec.environments[0].resources.default.requests.memory: 100m is not a whole number of bytes`,
+				`specs/fleet.yaml:21: spec.environments[0].resources.default.limits.ephemeral-storage: 1500m is not a whole number of bytes`,
+				`specs/fleet.yaml:21: spec.environments[0].resources.default.limits.memory: 500m is not a whole number of bytes`,
+				`specs/fleet.yaml:23: spec.environments[0].storage.sizes.compiled: 1500m is not a whole number of bytes; write it like 5Gi`,
+			},
+			absent: []string{"limits.cpu"},
 		},
 		{
 			name:  "an unknown issuer kind",
@@ -1231,5 +1253,25 @@ func TestReadingProblemsDoNotHideOthers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestValidBranch follows git check-ref-format --branch for the names
+// branchRe lets through; when git is installed the test asks it too.
+func TestValidBranch(t *testing.T) {
+	for name, want := range map[string]bool{
+		"main": true, "prod": true, "release/2025.06": true, "feature/a-b_c": true, "v1.2": true,
+		"": false, "HEAD": false, "a/.b": false, ".a": false, "main.": false, "a.lock/b": false, "a.lock": false,
+		"a..b": false, "a//b": false, "a/": false, "/a": false, "a b": false, "a~1": false,
+	} {
+		if got := validBranch(name); got != want {
+			t.Errorf("validBranch(%q) = %v, want %v", name, got, want)
+		}
+		if git, err := exec.LookPath("git"); err == nil && name != "" && name != "HEAD" {
+			err := exec.Command(git, "check-ref-format", "refs/heads/"+name).Run()
+			if (err == nil) != want && branchRe.MatchString(name) {
+				t.Errorf("git check-ref-format refs/heads/%s: %v, fleiogen says %v", name, err, want)
+			}
+		}
 	}
 }
