@@ -10,6 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
 	cmmeta "github.com/cert-manager/cert-manager/pkg/apis/meta/v1"
@@ -702,7 +705,54 @@ func frontendConfig(origin, side string, extra map[string]json.RawMessage) (stri
 	if err != nil {
 		return "", err
 	}
-	return string(out) + "\n", nil
+	return escapeJSONText(out) + "\n", nil
+}
+
+// plainRune reports whether r may be written as is in the settings files:
+// printable (unicode.IsPrint), and text that survives the YAML round trip
+// of Flux's substitution unchanged. kustomize-controller serialises each
+// object to YAML (sigs.k8s.io/yaml), substitutes in the text and parses it
+// again: a character YAML does not allow (U+007F, C1 controls, U+FFFE,
+// U+FFFF) fails it, and a line break YAML knows beyond \n and \r (U+0085,
+// U+2028, U+2029) may come back as a space. Everything else is written
+// with the file's own escapes, which mean the same character.
+func plainRune(r rune) bool {
+	switch r {
+	case '\u0085', '\u2028', '\u2029', '\ufeff': // YAML line breaks, byte order mark
+		return false
+	}
+	return unicode.IsPrint(r) && yamlChar(r)
+}
+
+// yamlChar reports whether YAML allows r in a document (c-printable).
+func yamlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7e || r == 0x85 ||
+		r >= 0xa0 && r <= 0xd7ff || r >= 0xe000 && r <= 0xfffd || r >= 0x10000 && r <= utf8.MaxRune
+}
+
+// escapeJSONText writes every character of a JSON text that is not
+// plainRune as a \uXXXX escape (a surrogate pair above U+FFFF). Outside
+// strings a JSON text is ASCII, and encoding/json already escapes the
+// control characters below U+0020 in strings: what is left is U+007F and
+// non-ASCII characters, in keys and values, where the escape means the
+// same character.
+func escapeJSONText(out []byte) string {
+	var b strings.Builder
+	b.Grow(len(out))
+	for len(out) > 0 {
+		r, size := utf8.DecodeRune(out)
+		switch {
+		case r < utf8.RuneSelf && r != 0x7f, size > 1 && plainRune(r):
+			b.Write(out[:size])
+		case r > 0xffff:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+		default: // includes invalid UTF-8, which encoding/json never writes
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+		out = out[size:]
+	}
+	return b.String()
 }
 
 func escapeJSONStrings(v any) any {
@@ -725,7 +775,8 @@ func escapeJSONStrings(v any) any {
 }
 
 // pythonLiteral renders a JSON value as a Python literal: strings quoted and
-// escaped, true/false/null as True/False/None, objects with sorted keys.
+// escaped (every character that is not plainRune too), true/false/null as
+// True/False/None, objects with sorted keys.
 func pythonLiteral(raw json.RawMessage) (string, error) {
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -763,10 +814,14 @@ func writePython(b *strings.Builder, v any) {
 				b.WriteString(`\r`)
 			case r == '\t':
 				b.WriteString(`\t`)
-			case r < 0x20 || r == 0x7f:
-				fmt.Fprintf(b, `\x%02x`, r)
-			default:
+			case plainRune(r):
 				b.WriteRune(r)
+			case r <= 0xff:
+				fmt.Fprintf(b, `\x%02x`, r)
+			case r <= 0xffff:
+				fmt.Fprintf(b, `\u%04x`, r)
+			default:
+				fmt.Fprintf(b, `\U%08x`, r)
 			}
 		}
 		b.WriteByte('\'')

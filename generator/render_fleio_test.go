@@ -4,15 +4,19 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 
 	cmv1 "github.com/cert-manager/cert-manager/pkg/apis/certmanager/v1"
+	"github.com/fluxcd/pkg/envsubst"
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/yaml"
 )
 
@@ -20,6 +24,7 @@ import (
 // for strings, integers and booleans give what the JSON round trip gives.
 func TestPyTemplateFuncShortcuts(t *testing.T) {
 	for _, v := range []any{"", "plain", "it's", `back\slash`, "new\nline\ttab\r", "${VAR} $$", "ünï \u2028", "bad \xff utf8", "\x00\x7f",
+		"\u0080\u0085\u009f\u00a0 \u2029\ufeff\ufffd\uffff \U0001F600\U000E0001",
 		0, -7, 1 << 40, int32(-3), int64(9), true, false} {
 		got, err := pyTemplateFunc(v)
 		if err != nil {
@@ -223,4 +228,203 @@ func TestClusterIssuerKind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// unprintableCases are settings text with characters that Flux's YAML
+// round trip refuses (U+007F, C1 controls, U+FFFE, U+FFFF) or changes
+// (U+0085 became a space), others that are not printable, and printable
+// ones, which may stay as they are.
+var unprintableCases = []struct{ name, s string }{
+	{"DEL", "a\u007fb"},
+	{"C1 first", "a\u0080b"},
+	{"NEL", "[Fleio]\u0085 "},
+	{"NEL title", "My\u0085Cloud"},
+	{"C1 last", "a\u009fb"},
+	{"no-break space", "a\u00a0b"},
+	{"line separator", "a\u2028b"},
+	{"paragraph separator", "a\u2029b"},
+	{"byte order mark", "\ufeffab"},
+	{"U+FFFE", "a\ufffeb"},
+	{"U+FFFF", "a\uffffb"},
+	{"replacement character", "a\ufffdb"},
+	{"emoji", "a\U0001F600b"},
+	{"language tag", "a\U000E0001b"},
+	{"private use", "a\ue000b\U000F0000"},
+	{"zero width space", "a\u200bb"},
+	{"ASCII controls", "a\x00\x01\x1b\x1f\tb\r\n"},
+	{"lines and dollars", "${HOSTNAME} $5\nx\u0085y\n\u007f$${Z}\n"},
+	{"plain", "üñï €"},
+}
+
+// yamlQuoted writes s as a YAML double-quoted scalar with every character
+// outside printable ASCII escaped.
+func yamlQuoted(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r >= 0x20 && r < 0x7f && r != '"' && r != '\\' {
+			b.WriteRune(r)
+		} else {
+			fmt.Fprintf(&b, `\U%08X`, r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// TestUnprintableSettingsSurviveFlux: a deployment whose settings and
+// frontend settings hold characters that are not printable, in keys and
+// values, goes through kustomize and kustomize-controller's strict
+// substitution (each object serialised to YAML, substituted as text and
+// parsed again, as github.com/fluxcd/pkg/kustomize SubstituteVariables
+// does) and its settings read back exactly: settings.py evaluated by
+// Python (when python3 is installed), the frontend files decoded as JSON.
+func TestUnprintableSettingsSurviveFlux(t *testing.T) {
+	operator, err := os.ReadFile("testdata/specs/minimal/operator.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := os.ReadFile("testdata/specs/minimal/fleet.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Log("python3 not installed: settings.py is not evaluated")
+	}
+	for _, c := range unprintableCases {
+		t.Run(c.name, func(t *testing.T) {
+			q, key := yamlQuoted(c.s), yamlQuoted("k"+c.s)
+			// The text as a setting, and as a key and a value inside one;
+			// as a frontend key and value on both sides.
+			spec := string(operator)
+			for old, add := range map[string]string{
+				"  settings:\n":  fmt.Sprintf("    FLEIOGEN_TEST: %s\n    FLEIOGEN_TEST_DICT: {%s: %s}\n", q, q, q),
+				"    enduser:\n": fmt.Sprintf("      %s: %s\n", key, q),
+			} {
+				if !strings.Contains(spec, old) {
+					t.Fatalf("the minimal spec has no %q", old)
+				}
+				spec = strings.Replace(spec, old, old+add, 1)
+			}
+			spec += fmt.Sprintf("    staff:\n      %s: %s\n", key, q)
+			dir := t.TempDir()
+			for name, data := range map[string][]byte{"operator.yaml": []byte(spec), "fleet.yaml": fleet} {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			m, files := renderDir(t, dir)
+			cms := fluxConfigMaps(t, files, "/components/fleio/fleio/prod/config/production", varsOf(m.Clusters[0]))
+
+			if backend, ok := cms["fleio-prod-backend-settings"]; !ok {
+				t.Error("no backend-settings ConfigMap after substitution")
+			} else if py != "" {
+				got := pythonSettings(t, py, backend.Data["settings"], "FLEIOGEN_TEST")
+				want := map[string]any{"FLEIOGEN_TEST": c.s, "FLEIOGEN_TEST_DICT": map[string]any{c.s: c.s}}
+				if diff := cmp.Diff(want, got); diff != "" {
+					t.Errorf("settings.py after Flux, as Python reads it (-want +got):\n%s", diff)
+				}
+			}
+			frontend, ok := cms["fleio-prod-frontend-settings"]
+			if !ok {
+				t.Fatal("no frontend-settings ConfigMap after substitution")
+			}
+			for _, file := range []string{"enduserConfigFile", "staffConfigFile"} {
+				var got map[string]any
+				if err := json.Unmarshal([]byte(frontend.Data[file]), &got); err != nil {
+					t.Errorf("data.%s after Flux: %v\n%s", file, err, frontend.Data[file])
+				} else if got["k"+c.s] != c.s {
+					t.Errorf("data.%s after Flux: %q is %#v, want %q", file, "k"+c.s, got["k"+c.s], c.s)
+				}
+			}
+		})
+	}
+}
+
+// fluxConfigMaps builds dir of files with kustomize and returns its
+// ConfigMaps as kustomize-controller applies them: strictly substituted
+// with vars the way github.com/fluxcd/pkg/kustomize SubstituteVariables
+// does (the resource as YAML, envsubst on the text, YAML back to JSON).
+// It also checks that the ConfigMaps' data, as written to git, is
+// printable text and line ends.
+func fluxConfigMaps(t *testing.T, files []File, dir string, vars func(string) (string, bool)) map[string]corev1.ConfigMap {
+	t.Helper()
+	rm, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(memFS(t, files), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]corev1.ConfigMap{}
+	for _, res := range rm.Resources() {
+		if res.GetKind() != "ConfigMap" {
+			continue
+		}
+		var before corev1.ConfigMap
+		if j, err := res.MarshalJSON(); err != nil {
+			t.Fatal(err)
+		} else if err := json.Unmarshal(j, &before); err != nil {
+			t.Fatal(err)
+		}
+		for _, key := range sortedKeys(before.Data) {
+			for i, r := range before.Data[key] {
+				if r != '\n' && !unicode.IsPrint(r) || r == '\u0085' || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
+					t.Errorf("ConfigMap %s, data.%s: %U at byte %d is written as is", before.Name, key, r, i)
+					break
+				}
+			}
+		}
+		y, err := res.AsYAML()
+		if err != nil {
+			t.Errorf("ConfigMap %s: substitution error: %v", res.GetName(), err)
+			continue
+		}
+		subst, err := envsubst.Eval(string(y), vars)
+		if err != nil {
+			t.Errorf("ConfigMap %s: substitution error: %v", res.GetName(), err)
+			continue
+		}
+		j, err := yaml.YAMLToJSON([]byte(subst))
+		if err != nil {
+			t.Errorf("ConfigMap %s: substitution error: %v", res.GetName(), err)
+			continue
+		}
+		var cm corev1.ConfigMap
+		if err := json.Unmarshal(j, &cm); err != nil {
+			t.Fatal(err)
+		}
+		out[cm.Name] = cm
+	}
+	return out
+}
+
+// pythonSettings compiles settings.py with python3 and returns the values
+// of its top-level settings whose names start with prefix, as Python
+// evaluates their literals.
+func pythonSettings(t *testing.T, python, settings, prefix string) map[string]any {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "settings.py")
+	if err := os.WriteFile(file, []byte(settings), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(python, "-c", `
+import ast, json, sys
+src = open(sys.argv[1], encoding="utf-8").read()
+compile(src, "settings.py", "exec")
+out = {}
+for node in ast.parse(src).body:
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id.startswith(sys.argv[2]):
+        out[node.targets[0].id] = ast.literal_eval(node.value)
+print(json.dumps(out))
+`, file, prefix)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	got, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3 reading settings.py: %v\n%s\n%s", err, stderr.String(), settings)
+	}
+	var v map[string]any
+	if err := json.Unmarshal(got, &v); err != nil {
+		t.Fatalf("%v: %s", err, got)
+	}
+	return v
 }
