@@ -14,6 +14,7 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -806,12 +807,24 @@ func nodeToValue(n *yaml.Node, p string, src *Source, budget *int, depth int) (a
 			}
 			return i, nil
 		case "!!float":
+			if bigIntRe.MatchString(n.Value) {
+				// An integer past int64, which the YAML reader resolves as
+				// a float (1.2345678901234568e+29): kept digit for digit,
+				// as Python's integers hold it.
+				return json.Number(strings.TrimPrefix(n.Value, "+")), nil
+			}
 			var f float64
 			if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 				return nil, Problems{{Field: p, Message: fmt.Sprintf("%q is not a finite number", n.Value)}}
 			}
 			return f, nil
 		case "!!str", "!!timestamp":
+			if n.Style == 0 && floatRe.MatchString(n.Value) {
+				// Written as a number, but past float64 (1.0e+400): the
+				// YAML reader makes it a string, which it was not meant
+				// to be.
+				return nil, Problems{{Field: p, Message: fmt.Sprintf("%s is out of range for a number (quote it to mean a string)", n.Value)}}
+			}
 			return n.Value, nil
 		default:
 			return nil, Problems{{Field: p, Message: fmt.Sprintf("unsupported YAML tag %s", n.ShortTag())}}
@@ -819,6 +832,12 @@ func nodeToValue(n *yaml.Node, p string, src *Source, budget *int, depth int) (a
 	}
 	return nil, Problems{{Field: p, Message: "unsupported YAML node"}}
 }
+
+var (
+	// bigIntRe is a decimal integer; floatRe a YAML 1.2 decimal number.
+	bigIntRe = regexp.MustCompile(`^[-+]?[0-9]+$`)
+	floatRe  = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
+)
 
 func joinPath(p, k string) string {
 	if p == "" {
@@ -909,6 +928,9 @@ func typeProblem(v any, t reflect.Type) string {
 			want = "true or false"
 		}
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		if n, ok := v.(json.Number); ok {
+			return fmt.Sprintf("%s is out of range for %s", n, t.Kind())
+		}
 		i, ok := v.(int64)
 		if !ok {
 			want = "an integer"
@@ -916,6 +938,9 @@ func typeProblem(v any, t reflect.Type) string {
 			return fmt.Sprintf("%d is out of range for %s", i, t.Kind())
 		}
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if n, ok := v.(json.Number); ok {
+			return fmt.Sprintf("%s is out of range for %s", n, t.Kind())
+		}
 		i, ok := v.(int64)
 		if !ok || i < 0 {
 			want = "a non-negative integer"
@@ -924,7 +949,7 @@ func typeProblem(v any, t reflect.Type) string {
 		}
 	case reflect.Float32, reflect.Float64:
 		switch v.(type) {
-		case int64, float64:
+		case int64, float64, json.Number:
 		default:
 			want = "a number"
 		}

@@ -428,3 +428,23 @@ print(json.dumps(out))
 	}
 	return v
 }
+
+// TestBigIntegerSettings: an integer past int64, which the YAML reader
+// resolves as a float, reaches settings.py and the frontend files digit
+// for digit (it used to become 1.2345678901234568e+29).
+func TestBigIntegerSettings(t *testing.T) {
+	dir := t.TempDir()
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    A_BIG: 123456789012345678901234567890\n    A_NEG: -98765432109876543210\n  frontendSettings:\n    enduser: {big: 123456789012345678901234567890}\n", 1)
+	for name, data := range map[string]string{"fleet.yaml": validFleet, "billing.yaml": billing} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, files := renderDir(t, dir)
+	config := filesMap(files)["components/fleio/billing/cloud/config/staging/config.yaml"]
+	for _, want := range []string{"A_BIG = 123456789012345678901234567890", "A_NEG = -98765432109876543210", `"big": 123456789012345678901234567890`} {
+		if !strings.Contains(config, want) {
+			t.Errorf("config lacks %s:\n%s", want, config)
+		}
+	}
+}

@@ -616,6 +616,15 @@ func TestBadSpecs(t *testing.T) {
 			absent: []string{"limits.cpu"},
 		},
 		{
+			name:    "numbers past int64 and float64",
+			billing: strings.Replace(strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    A_FLOAT: 1.0e+400\n    A_QUOTED: \"1.0e+400\"\n", 1), "port: 3306", "port: 99999999999999999999", 1),
+			want: []string{
+				`specs/billing.yaml:8: spec.port: 99999999999999999999 is out of range for int32`,
+				`spec.settings.A_FLOAT: 1.0e+400 is out of range for a number (quote it to mean a string)`,
+			},
+			absent: []string{"A_QUOTED"},
+		},
+		{
 			name:  "an unknown issuer kind",
 			fleet: validFleet + "      issuer: letsencrypt\n",
 			want:  []string{`specs/fleet.yaml:18: spec.environments[0].issuer: "letsencrypt" is not an issuer kind (allowed: acme, selfSigned)`},
