@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/robfig/cron/v3"
 	corev1 "k8s.io/api/core/v1"
@@ -459,7 +460,14 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 	if img := f.Spec.Tools.Image; img != "" && !imageRe.MatchString(img) {
 		v.at(f, "spec.tools.image", "%q is not a valid image reference", img)
 	}
-	// The license Job's command is written into every license/job.yaml.
+	// The license Job's command is written into every license/job.yaml,
+	// which kustomize-controller reads back as YAML: a character YAML
+	// forbids or folds (a control character, U+0085) would fail the stage
+	// or change the script.
+	if i := strings.IndexFunc(f.Spec.Tools.SetLicenseCommand, func(r rune) bool { return r != '\n' && r != '\t' && !plainRune(r) }); i >= 0 {
+		r, _ := utf8.DecodeRuneInString(f.Spec.Tools.SetLicenseCommand[i:])
+		v.at(f, "spec.tools.setLicenseCommand", "holds the unprintable character %U at byte %d: a shell command is printable text, tabs and newlines", r, i)
+	}
 	if why := secretValue(f.Spec.Tools.SetLicenseCommand); why != "" {
 		v.at(f, "spec.tools.setLicenseCommand", "holds %s: it is written to git, in each license Job; read a secret from the Job's environment or a Secret", why)
 	}

@@ -625,6 +625,11 @@ func TestBadSpecs(t *testing.T) {
 			absent: []string{"A_QUOTED"},
 		},
 		{
+			name:  "an unprintable character in the license command",
+			fleet: validFleet + "  tools:\n    setLicenseCommand: \"set\\x7f-license\\n\\tnext\"\n",
+			want:  []string{`specs/fleet.yaml:19: spec.tools.setLicenseCommand: holds the unprintable character U+007F at byte 3: a shell command is printable text, tabs and newlines`},
+		},
+		{
 			name:  "an unknown issuer kind",
 			fleet: validFleet + "      issuer: letsencrypt\n",
 			want:  []string{`specs/fleet.yaml:18: spec.environments[0].issuer: "letsencrypt" is not an issuer kind (allowed: acme, selfSigned)`},
