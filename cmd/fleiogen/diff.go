@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fleiogen/fleiogen/generator"
 	"github.com/fleiogen/fleiogen/generator/fluxbuild"
 	"github.com/fleiogen/fleiogen/generator/review"
 )
@@ -104,6 +105,10 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 		if failOn, err = review.ParseRisks(o.failOn); err != nil {
 			return withCode(ExitInput, fmt.Errorf("--fail-on: %w", err))
 		}
+		named := slices.ContainsFunc(strings.Split(o.failOn, ","), func(n string) bool { return strings.TrimSpace(n) == "unpromoted" })
+		if named && o.main == "" { // "all" without --main is fine: the other risks
+			return withCode(ExitInput, errors.New("--fail-on unpromoted needs --main, the main branch's revision to check against"))
+		}
 	}
 	where := dir
 	if o.tree != "" {
@@ -131,6 +136,9 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 	if err := errors.Join(errs...); err != nil {
 		return sideError(err)
 	}
+	if err := checkMissing(repo, sides, refs, dir, o.tree); err != nil {
+		return err
+	}
 	b := fluxbuild.NewBuilder()
 	if err := review.Build(b, sides...); err != nil {
 		return sideError(err)
@@ -145,8 +153,25 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 			return withCode(ExitInput, fmt.Errorf("--branch %q: no cluster reads this branch (GIT_BRANCH of the clusters: %s)", o.branch, strings.Join(branches, ", ")))
 		}
 	}
+	if o.cluster != "" && o.branch != "" {
+		// Each filter alone names something that exists; together they
+		// may select nothing, which would pass any --fail-on.
+		var reads []string
+		for _, s := range []*review.Side{base, head} {
+			if c := s.Cluster(o.cluster); c != nil && !slices.Contains(reads, c.Values["GIT_BRANCH"]) {
+				reads = append(reads, c.Values["GIT_BRANCH"])
+			}
+		}
+		if !slices.Contains(reads, o.branch) {
+			return withCode(ExitInput, fmt.Errorf("--cluster %q reads %s, not --branch %q: the two select no cluster", o.cluster, strings.Join(reads, " and "), o.branch))
+		}
+	}
 	if base.Missing {
-		fmt.Fprintf(errOut, "note: %s has no %s; everything is new\n", base.Label, dir)
+		what := dir
+		if o.tree != "" {
+			what = "rendered tree under " + o.tree
+		}
+		fmt.Fprintf(errOut, "note: %s has no %s; everything is new\n", base.Label, what)
 	}
 	rep := review.Compare(base, head, review.Options{Main: main, Branch: o.branch, Cluster: o.cluster})
 	if err := review.WriteReport(out, rep, o.format, o.maxSize); err != nil {
@@ -173,6 +198,45 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 	}
 	if rep.Changed() {
 		return withCode(ExitDifferences, errors.New(""))
+	}
+	return nil
+}
+
+// checkMissing refuses a comparison that would pass for the wrong reason:
+// the specs (or the rendered tree) missing from the side under review or
+// from --main reads as an empty fleet, which changes nothing and fails no
+// --fail-on. Missing from the base is a new fleet, unless the base has a
+// rendered tree at the root: then the specs moved, and comparing them to
+// nothing would hide what the change deletes.
+func checkMissing(repo *review.Repo, sides []*review.Side, refs []string, dir, tree string) error {
+	what := func(s *review.Side) string {
+		if tree != "" {
+			return fmt.Sprintf("%s has no rendered tree (clusters/, tenants/, components/) under %s", s.Label, tree)
+		}
+		return fmt.Sprintf("%s has no %s", s.Label, dir)
+	}
+	if head := sides[1]; head.Missing {
+		return withCode(ExitInput, errors.New(what(head)))
+	}
+	if main := sides[2]; main != nil && main.Missing {
+		return withCode(ExitInput, fmt.Errorf("--main: %s", what(main)))
+	}
+	base := sides[0]
+	if !base.Missing || tree != "" {
+		return nil
+	}
+	rev, err := repo.Resolve(refs[0])
+	if err != nil {
+		return withCode(ExitInput, err)
+	}
+	for _, d := range generator.ManagedDirs {
+		has, err := repo.HasDir(rev, d)
+		if err != nil {
+			return withCode(ExitFailure, err)
+		}
+		if has {
+			return withCode(ExitInput, fmt.Errorf("%s has no %s, but a rendered tree (%s/): if the specs moved, compare the rendered trees with --tree, or give --base a revision that has %s", base.Label, dir, d, dir))
+		}
 	}
 	return nil
 }

@@ -129,6 +129,10 @@ func TestDiffExitCodes(t *testing.T) {
 		{[]string{"diff", "--base", "main", "--head", "main", specs}, ExitOK},
 		{[]string{"diff", "--base", "no-such-ref", specs}, ExitInput},
 		{[]string{"diff", "--base", "main", "--fail-on", "pruning", specs}, ExitInput},
+		{[]string{"diff", "--base", "main", "--fail-on", ",", specs}, ExitInput},
+		{[]string{"diff", "--base", "main", "--fail-on", " ", specs}, ExitInput},
+		{[]string{"diff", "--base", "main", "--fail-on", "prune,unpromoted", specs}, ExitInput},
+		{[]string{"diff", "--base", "main", "--fail-on", "all", specs}, ExitDifferences},
 		{[]string{"diff", "--base", "main", "-o", "html", specs}, ExitInput},
 		{[]string{"diff", "--base", "main", "--cluster", "nowhere", specs}, ExitInput},
 		{[]string{"diff", specs}, ExitInput},
@@ -195,11 +199,60 @@ func TestPromote(t *testing.T) {
 	if code, _, stderr := run("promote", "--from", "main", "--to", "HEAD~1", specs); code != ExitInput || !strings.Contains(stderr, "--branch") {
 		t.Errorf("--to HEAD~1: exit %d: %s", code, stderr)
 	}
+	// --cluster and --branch that select no cluster together.
+	for _, args := range [][]string{{"promote", "--from", "main", "--to", "prod", "--cluster", "staging-1", specs}, {"diff", "--base", "prod", "--cluster", "staging-1", "--branch", "prod", "--fail-on", "all", specs}} {
+		if code, _, stderr := run(args...); code != ExitInput || !strings.Contains(stderr, `--cluster "staging-1" reads main, not --branch "prod": the two select no cluster`) {
+			t.Errorf("%v: exit %d: %s", args, code, stderr)
+		}
+	}
 	// A --to that does not exist says so, rather than asking for --branch.
 	if code, _, stderr := run("promote", "--from", "main", "--to", "prdo", specs); code != ExitInput || !strings.Contains(stderr, `--to: git revision "prdo": reference not found`) || strings.Contains(stderr, "--branch") {
 		t.Errorf("--to prdo: exit %d: %s", code, stderr)
 	}
 	if code, _, _ := run("promote", "--from", "main", "--to", "HEAD~1", "--branch", "prod", specs); code != ExitDifferences {
 		t.Errorf("--to HEAD~1 --branch prod: exit %d", code)
+	}
+}
+
+// TestDiffMissingSides: specs or a rendered tree missing from the side
+// under review, or moved away from where the base has its rendered tree,
+// are usage errors: read as an empty fleet, they used to change nothing,
+// fail no --fail-on, and exit 0.
+func TestDiffMissingSides(t *testing.T) {
+	repo := specsRepo(t)
+	specs := filepath.Join(repo, "specs")
+	if code, _, stderr := run("render", specs, "-o", repo); code != ExitOK {
+		t.Fatalf("render: exit %d: %s", code, stderr)
+	}
+	commitAll(t, repo, "rendered tree")
+	gitIn(t, repo, "branch", "other")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"diff", "--base", "main", "--head", "other", "--fail-on", "all", filepath.Join(repo, "nosuch")}, "other (" /* ... has no */},
+		{[]string{"diff", "--base", "main", "--tree", filepath.Join(repo, "nosuch"), "--fail-on", "prune"}, "working tree has no rendered tree (clusters/, tenants/, components/) under"},
+		{[]string{"diff", "--base", "main", "--main", "other", "--head", "main", filepath.Join(repo, "nosuch")}, "has no"},
+	} {
+		if code, _, stderr := run(tc.args...); code != ExitInput || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "has no") {
+			t.Errorf("%v: exit %d, want %d: %s", tc.args, code, ExitInput, stderr)
+		}
+	}
+	// The specs move: against the base, which has them at specs/ and the
+	// tree at the root, the new directory is not "a new fleet".
+	gitIn(t, repo, "mv", "specs", "fleet-specs")
+	commitAll(t, repo, "move the specs")
+	code, _, stderr := run("diff", "--base", "main~1", "--fail-on", "prune", filepath.Join(repo, "fleet-specs"))
+	if code != ExitInput || !strings.Contains(stderr, "fleet-specs, but a rendered tree (clusters/): if the specs moved, compare the rendered trees with --tree") {
+		t.Errorf("moved specs: exit %d: %s", code, stderr)
+	}
+	// A base with neither is a new fleet: a note, and everything is new.
+	fresh := specsRepo(t)
+	gitIn(t, fresh, "commit", "-q", "--allow-empty", "-m", "later")
+	gitIn(t, fresh, "mv", "specs", "fleet-specs")
+	commitAll(t, fresh, "move")
+	code, _, stderr = run("diff", "--base", "main~2", filepath.Join(fresh, "fleet-specs"))
+	if code != ExitDifferences || !strings.Contains(stderr, "everything is new") {
+		t.Errorf("new fleet: exit %d: %s", code, stderr)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 
@@ -27,6 +28,9 @@ const (
 	NotGenerated Staleness = "not generated"
 	// Extra: a generated file the specs no longer render.
 	Extra Staleness = "should not exist"
+	// Link: the file, or a directory on its path, is a symbolic link,
+	// which render refuses to write through.
+	Link Staleness = "a symbolic link"
 )
 
 // StaleFile is one file of the committed tree that does not match.
@@ -46,8 +50,33 @@ type StaleFile struct {
 func Check(files []generator.File, root string) ([]StaleFile, error) {
 	var out []StaleFile
 	want := make(map[string]bool, len(files))
+	links := map[string]bool{} // paths under root found to be links, or not
+	isLink := func(p string) (bool, error) {
+		for dir := p; dir != "." && dir != "/"; dir = path.Dir(dir) {
+			link, seen := links[dir]
+			if !seen {
+				fi, err := os.Lstat(filepath.Join(root, filepath.FromSlash(dir)))
+				if err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return false, err
+				}
+				link = err == nil && fi.Mode()&fs.ModeSymlink != 0
+				links[dir] = link
+			}
+			if link {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
 	for _, f := range files {
 		want[f.Path] = true
+		if link, err := isLink(f.Path); err != nil {
+			return nil, err
+		} else if link {
+			got, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
+			out = append(out, StaleFile{Path: f.Path, Why: Link, Want: f.Data, Got: got})
+			continue
+		}
 		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):

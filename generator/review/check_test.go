@@ -46,6 +46,28 @@ func TestCheck(t *testing.T) {
 	writeFile(t, root, "tenants/hosting/rbac.yaml", "# mine\n")
 	writeFile(t, root, "clusters/prod-eu/flux-system/gotk-sync.yaml", generator.Header)
 	writeFile(t, root, "components/notes.txt", "not generated\n")
+	// A generated file replaced by a link to the same content, and a
+	// directory replaced by a link to a copy: render refuses both.
+	shared := t.TempDir()
+	for _, p := range []string{"clusters/staging-1/runtime-info.yaml", "components/platform/issuers/prod-eu/issuers.yaml", "components/platform/issuers/prod-eu/kustomization.yaml"} {
+		data, err := os.ReadFile(filepath.Join(root, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, shared, p, string(data))
+	}
+	if err := os.Remove(filepath.Join(root, "clusters/staging-1/runtime-info.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(shared, "clusters/staging-1/runtime-info.yaml"), filepath.Join(root, "clusters/staging-1/runtime-info.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(root, "components/platform/issuers/prod-eu")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join(shared, "components/platform/issuers/prod-eu"), filepath.Join(root, "components/platform/issuers/prod-eu")); err != nil {
+		t.Fatal(err)
+	}
 
 	stale, err = Check(files, root)
 	if err != nil {
@@ -57,7 +79,10 @@ func TestCheck(t *testing.T) {
 	}
 	want := []string{
 		"different clusters/prod-eu/platform.yaml",
+		"a symbolic link clusters/staging-1/runtime-info.yaml",
 		"should not exist components/fleio/billing/old/app/job.yaml",
+		"a symbolic link components/platform/issuers/prod-eu/issuers.yaml",
+		"a symbolic link components/platform/issuers/prod-eu/kustomization.yaml",
 		"missing tenants/billing/sync.yaml",
 		"not generated tenants/hosting/rbac.yaml",
 	}

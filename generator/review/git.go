@@ -79,7 +79,23 @@ func (v *Revision) String() string { return v.Ref + " (" + v.Short() + ")" }
 func (r *Repo) Resolve(ref string) (*Revision, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	h, err := r.repo.ResolveRevision(plumbing.Revision(ref))
+	// A ref name comes before an abbreviated hash, in gitrevisions(7)'s
+	// order, as with git (go-git tries the hash first, so a branch named
+	// like a hex prefix resolved to some other commit).
+	name := ref
+	base, suffix := ref, "" // "main~1": "main", "~1"
+	if i := strings.IndexAny(ref, "~^:@"); i > 0 {
+		base, suffix = ref[:i], ref[i:]
+	}
+	if !plumbing.IsHash(base) {
+		for _, full := range []string{"refs/" + base, "refs/tags/" + base, "refs/heads/" + base, "refs/remotes/" + base} {
+			if _, err := r.repo.Reference(plumbing.ReferenceName(full), false); err == nil {
+				name = full + suffix
+				break
+			}
+		}
+	}
+	h, err := r.repo.ResolveRevision(plumbing.Revision(name))
 	if err != nil {
 		return nil, fmt.Errorf("git revision %q: %w", ref, err)
 	}
@@ -104,6 +120,25 @@ func (r *Repo) BranchName(ref string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("%q is neither a local nor a remote branch", ref)
+}
+
+// HasDir reports whether dir (a slash path relative to the repository
+// root) is a directory at rev.
+func (r *Repo) HasDir(rev *Revision, dir string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	tree, err := rev.commit.Tree()
+	if err != nil {
+		return false, fmt.Errorf("%s: %w", rev, err)
+	}
+	if dir == "." || dir == "" {
+		return true, nil
+	}
+	_, err = tree.Tree(dir)
+	if errors.Is(err, object.ErrDirectoryNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // Files returns the regular files under dir (a slash path relative to the

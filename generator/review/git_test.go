@@ -2,6 +2,7 @@ package review
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -51,6 +52,35 @@ func TestRepoConcurrentReads(t *testing.T) {
 		}
 		if counts[0] != counts[3] || counts[1] != counts[4] || counts[0] == 0 {
 			t.Fatalf("round %d: file counts %v differ between reads of one revision", round, counts)
+		}
+	}
+}
+
+// TestResolvePrefersRefs: a branch whose name is also a prefix of some
+// commit's hash resolves to the branch, as git resolves it.
+func TestResolvePrefersRefs(t *testing.T) {
+	r := newFleetRepo(t, false)
+	first := strings.TrimSpace(r.git("rev-parse", "HEAD"))
+	r.edit("specs/billing/fleio.yaml", "backupRetentionCount: 48", "backupRetentionCount: 24")
+	r.commit("second")
+	second := strings.TrimSpace(r.git("rev-parse", "HEAD"))
+	prefix := first[:7]
+	r.git("branch", prefix, second) // named like the first commit, at the second
+	repo, err := OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for ref, want := range map[string]string{prefix: second, "refs/heads/" + prefix: second, first: first, prefix + "~1": first, "main": second} {
+		rev, err := repo.Resolve(ref)
+		if err != nil {
+			t.Fatalf("%s: %v", ref, err)
+		}
+		out := strings.Fields(r.git("rev-parse", ref)) // after git's "ambiguous" warning
+		if got := out[len(out)-1]; got != want {
+			t.Fatalf("git rev-parse %s = %s, the test expects %s", ref, got, want)
+		}
+		if rev.Hash.String() != want {
+			t.Errorf("Resolve(%s) = %s, git says %s", ref, rev.Hash, want)
 		}
 	}
 }

@@ -78,6 +78,10 @@ func ParseRisks(list string) (map[string]bool, error) {
 		}
 		return nil, fmt.Errorf("unknown risk %s (known: %s; groups: immutable, all)", strings.Join(bad, ", "), strings.Join(names, ", "))
 	}
+	if len(out) == 0 {
+		// An empty set would pass every change.
+		return nil, fmt.Errorf("%q names no risk (give risk names, \"immutable\" or \"all\")", list)
+	}
 	return out, nil
 }
 
