@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,5 +158,21 @@ func TestBootstrapBranchWarning(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(sync); string(got) != content {
 		t.Errorf("gotk-sync.yaml changed:\n%s", got)
+	}
+}
+
+// brokenWriter fails every write, as a full disk or a closed pipe does.
+type brokenWriter struct{}
+
+func (brokenWriter) Write([]byte) (int, error) { return 0, errors.New("no space left on device") }
+
+// TestOutputWriteFailure: a command whose output cannot be written exits 3
+// (it used to exit 0 for version and validate), whatever it found.
+func TestOutputWriteFailure(t *testing.T) {
+	for _, args := range [][]string{{"version"}, {"validate", "../../examples/fleet"}, {"graph", "--cluster", "prod-eu", "../../examples/fleet"}} {
+		var errOut bytes.Buffer
+		if code := Execute(args, brokenWriter{}, &errOut); code != ExitFailure || !strings.Contains(errOut.String(), "no space left on device") {
+			t.Errorf("%v: exit %d, want %d: %s", args, code, ExitFailure, errOut.String())
+		}
 	}
 }

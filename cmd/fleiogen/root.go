@@ -62,9 +62,16 @@ components/) that Flux reconciles with no Fleio operator in the cluster.`,
 
 // Execute runs fleiogen with args and returns the exit code.
 func Execute(args []string, out, errOut io.Writer) int {
-	root := NewRootCmd(out, errOut)
+	w := &failWriter{w: out}
+	root := NewRootCmd(w, errOut)
 	root.SetArgs(args)
 	err := root.Execute()
+	if w.err != nil {
+		// What was printed is incomplete (a full disk, a closed pipe):
+		// never report success, whatever the command found.
+		fmt.Fprintln(errOut, "error: writing the output:", w.err)
+		return ExitFailure
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -78,6 +85,24 @@ func Execute(args []string, out, errOut io.Writer) int {
 	// Errors from cobra itself (unknown command, bad arguments) are usage errors.
 	fmt.Fprintln(errOut, "error:", err)
 	return ExitInput
+}
+
+// failWriter remembers the first error writing to w, so that a command
+// whose output could not be written fails however it prints.
+type failWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (f *failWriter) Write(p []byte) (int, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
+	n, err := f.w.Write(p)
+	if err != nil {
+		f.err = err
+	}
+	return n, err
 }
 
 // argsAtMostOne accepts zero or one positional argument, as a usage error.
