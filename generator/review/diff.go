@@ -44,8 +44,9 @@ type ClusterDiff struct {
 	Name        string `json:"name"`
 	Environment string `json:"environment,omitempty"`
 	Branch      string `json:"branch,omitempty"`
-	// Added clusters are new in head; Removed ones are gone from head (Flux
-	// on them then fails to find its path and changes nothing).
+	// Added clusters are new in head; Removed ones are gone from head
+	// (clusters/<name>/ keeps only bootstrap's flux-system/, so Flux on
+	// that cluster prunes what fleiogen's Kustomizations applied).
 	Added          bool                 `json:"added,omitempty"`
 	Removed        bool                 `json:"removed,omitempty"`
 	Kustomizations []*KustomizationDiff `json:"kustomizations"`

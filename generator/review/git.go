@@ -97,13 +97,22 @@ func (r *Repo) Resolve(ref string) (*Revision, error) {
 	}
 	h, err := r.repo.ResolveRevision(plumbing.Revision(name))
 	if err != nil {
-		return nil, fmt.Errorf("git revision %q: %w", ref, err)
+		return nil, fmt.Errorf("git revision %q: %w%s", ref, err, r.shallowHint())
 	}
 	c, err := r.repo.CommitObject(*h)
 	if err != nil {
-		return nil, fmt.Errorf("git revision %q: %w", ref, err)
+		return nil, fmt.Errorf("git revision %q: %w%s", ref, err, r.shallowHint())
 	}
 	return &Revision{Ref: ref, Hash: *h, commit: c}, nil
+}
+
+// shallowHint explains a revision missing from a shallow clone, as CI
+// checkouts are by default.
+func (r *Repo) shallowHint() string {
+	if shallow, err := r.repo.Storer.Shallow(); err == nil && len(shallow) > 0 {
+		return " (this clone is shallow: fetch the history, with fetch-depth: 0 in actions/checkout or git fetch --unshallow, and the branch, such as git fetch origin main)"
+	}
+	return ""
 }
 
 // BranchName returns the branch a ref names: "prod" for "prod" and for

@@ -84,3 +84,31 @@ func TestResolvePrefersRefs(t *testing.T) {
 		}
 	}
 }
+
+// TestShallowCloneHint: a revision a shallow clone lacks is named with the
+// way to fetch it.
+func TestShallowCloneHint(t *testing.T) {
+	r := newFleetRepo(t, false)
+	r.edit("specs/billing/fleio.yaml", "backupRetentionCount: 48", "backupRetentionCount: 24")
+	r.commit("second")
+	clone := t.TempDir()
+	r.git("clone", "-q", "--depth", "1", "file://"+r.dir, clone)
+	repo, err := OpenRepo(clone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := repo.Resolve("HEAD"); err != nil {
+		t.Fatalf("HEAD: %v", err)
+	}
+	_, err = repo.Resolve("HEAD~1")
+	if err == nil || !strings.Contains(err.Error(), "this clone is shallow: fetch the history") {
+		t.Errorf("HEAD~1 in a shallow clone: %v", err)
+	}
+	full, err := OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := full.Resolve("nosuch"); err == nil || strings.Contains(err.Error(), "shallow") {
+		t.Errorf("an unknown ref in a full clone: %v", err)
+	}
+}
