@@ -305,7 +305,16 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 		}
 		if err != nil {
 			s.whole = true
-			return append(problems, Problem{File: file, Line: yamlErrorLine(err), Message: "invalid YAML: " + yamlErrorText(err) + notASpec})
+			line, text := yamlErrorLine(err), yamlErrorText(err)
+			if !strings.Contains(err.Error(), "line ") {
+				// The reader names no line for a character YAML forbids.
+				if i := strings.IndexFunc(string(data), func(r rune) bool { return !yamlChar(r) }); i >= 0 {
+					r, _ := utf8.DecodeRuneInString(string(data[i:]))
+					line = bytes.Count(data[:i], []byte("\n")) + 1
+					text = fmt.Sprintf("the character %U, which YAML does not allow (write it escaped in a double-quoted string, such as \"\\x07\")", r)
+				}
+			}
+			return append(problems, Problem{File: file, Line: line, Message: "invalid YAML: " + text + notASpec})
 		}
 		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
 			continue // an empty document ("---" alone, or only a comment), as kubectl skips it

@@ -171,6 +171,13 @@ func TestNonSpecYAML(t *testing.T) {
 		t.Errorf("an alias as apiVersion: %v", err)
 	}
 
+	// A character YAML forbids is named at its line (the YAML reader gives
+	// none: it used to be reported at line 1).
+	err = loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": strings.Replace(validBilling, "databaseName: fleio", "databaseName: fle\aio", 1)})
+	if err == nil || !strings.Contains(err.Error(), "specs/billing.yaml:10: invalid YAML: the character U+0007, which YAML does not allow") {
+		t.Errorf("a BEL character: got %v", err)
+	}
+
 	// A Helm template is not YAML: an error, at its line, with the way out.
 	helm := "metadata:\n  labels:\n    {{- include \"x\" . | nindent 4 }}\n"
 	err = loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling, "charts/x/templates/dep.yaml": helm})
