@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,9 @@ pull request whose tree is out of date. It writes nothing.`,
 			dir := "."
 			if len(args) == 1 {
 				dir = args[0]
+			}
+			if fi, err := os.Stat(o.output); err == nil && !fi.IsDir() {
+				return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", o.output))
 			}
 			m, err := loadModel(dir, errOut)
 			if err != nil {

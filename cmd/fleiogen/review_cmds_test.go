@@ -110,6 +110,10 @@ func TestCheck(t *testing.T) {
 	if !strings.Contains(stderr, "2 files under") {
 		t.Errorf("stderr: %s", stderr)
 	}
+	// -o naming a file is a usage error, as with render.
+	if code, _, stderr := run("check", "../../examples/fleet", "-o", "../../examples/fleet/fleet.yaml"); code != ExitInput || !strings.Contains(stderr, "-o ../../examples/fleet/fleet.yaml: not a directory") {
+		t.Errorf("check -o FILE: exit %d: %s", code, stderr)
+	}
 }
 
 func TestDiffExitCodes(t *testing.T) {
