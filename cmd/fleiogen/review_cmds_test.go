@@ -260,3 +260,32 @@ func TestDiffMissingSides(t *testing.T) {
 		t.Errorf("new fleet: exit %d: %s", code, stderr)
 	}
 }
+
+// TestDiffSymlinkedSpec: a spec file committed as a symbolic link is named
+// at a revision, not skipped (which dropped its deployments and blamed
+// the Fleet for a namespace without any).
+func TestDiffSymlinkedSpec(t *testing.T) {
+	repo := specsRepo(t)
+	hosting := filepath.Join(repo, "specs", "hosting", "fleio.yaml")
+	data, err := os.ReadFile(hosting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(repo, "shared"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "shared", "hosting.yaml"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(hosting); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../shared/hosting.yaml", hosting); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, repo, "hosting through a link")
+	code, _, stderr := run("diff", "--base", "HEAD", filepath.Join(repo, "specs"))
+	if code != ExitInput || !strings.Contains(stderr, "specs/hosting/fleio.yaml is a symbolic link, which fleiogen cannot follow in a git revision") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

@@ -152,8 +152,9 @@ func (r *Repo) HasDir(rev *Revision, dir string) (bool, error) {
 
 // Files returns the regular files under dir (a slash path relative to the
 // repository root) at rev for which keep returns true, with paths relative
-// to dir. found is false when dir does not exist at rev. Symbolic links and
-// submodules are skipped.
+// to dir. found is false when dir does not exist at rev. A symbolic link
+// that keep accepts is an input error (skipping it would drop its
+// content); submodules are skipped.
 func (r *Repo) Files(rev *Revision, dir string, keep func(rel string) bool) (files map[string][]byte, found bool, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -173,6 +174,11 @@ func (r *Repo) Files(rev *Revision, dir string, keep func(rel string) bool) (fil
 	}
 	files = map[string][]byte{}
 	err = tree.Files().ForEach(func(f *object.File) error {
+		if f.Mode == filemode.Symlink && keep(f.Name) {
+			// The working tree reads the link's target; a revision cannot
+			// follow it, and skipping it would drop what it holds.
+			return inputError(fmt.Errorf("%s:%s is a symbolic link, which fleiogen cannot follow in a git revision (it reads the target in the working tree); commit the file itself", rev.Ref, path.Join(dir, f.Name)))
+		}
 		if f.Mode != filemode.Regular && f.Mode != filemode.Executable && f.Mode != filemode.Deprecated {
 			return nil
 		}

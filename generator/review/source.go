@@ -79,6 +79,9 @@ func SpecsSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
 		return ext == ".yaml" || ext == ".yml"
 	})
 	if err != nil {
+		if IsInput(err) {
+			return nil, err
+		}
 		return nil, envError(err)
 	}
 	side := &Side{Label: rev.String()}
@@ -139,6 +142,9 @@ func TreeSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
 	}
 	raw, _, err := repo.Files(rev, rel, inTree)
 	if err != nil {
+		if IsInput(err) {
+			return nil, err
+		}
 		return nil, envError(err)
 	}
 	side := &Side{Label: rev.String(), Missing: len(raw) == 0}
