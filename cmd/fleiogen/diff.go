@@ -31,7 +31,7 @@ func (o *compareOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.tree, "tree", "", "compare the committed rendered tree under this directory (clusters/, tenants/, components/) instead of rendering the specs")
 	cmd.Flags().StringVarP(&o.format, "output", "o", "text", "report format: "+strings.Join(review.Formats, ", "))
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "", "exit 1 only when one of these risks is found (comma-separated names, \"immutable\" or \"all\"), and 0 otherwise")
-	cmd.Flags().IntVar(&o.maxSize, "max-size", review.MarkdownLimit, "largest Markdown report in bytes; diffs that do not fit are left out")
+	cmd.Flags().Var(review.NewLimitFlag(&o.maxSize), "max-size", "largest Markdown report in bytes (at least 1000): what does not fit is left out, with a note; text and json are never shortened")
 }
 
 func riskHelp() string {
