@@ -38,6 +38,10 @@ type WriteStats struct {
 //     renamed over the target, so a crash never leaves a truncated file;
 //   - a generated file (one starting with Header) that files no longer
 //     holds is deleted, with the directories that become empty;
+//   - a directory below a managed top-level directory that the walk found
+//     empty (or holding only temporaries) is deleted too, with the
+//     parents it leaves empty: a killed render leaves such directories
+//     behind (see onDisk.empty);
 //   - a file without the header is never overwritten nor deleted, and
 //     clusters/<cluster>/flux-system/ (flux bootstrap's) is never entered.
 //
@@ -179,7 +183,10 @@ func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStat
 		st.Written++
 		st.Bytes += int64(len(f.Data))
 	}
-	dirs := map[string]bool{}
+	dirs := make(map[string]bool, len(disk.empty))
+	for _, p := range disk.empty {
+		dirs[p] = true
+	}
 	for _, p := range stale {
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return st, err
@@ -227,6 +234,21 @@ type onDisk struct {
 	links        map[string]bool // symbolic links, a subset of odd
 	stale, temps []string        // absolute paths
 	tempDirs     []string        // absolute paths of staging directories left by a killed render
+	// empty are the absolute paths of the walked directories below the
+	// managed top-level ones that hold nothing, or nothing but temporaries
+	// (temps, tempDirs). A render killed while deleting stale files leaves
+	// such directories, and as they hold no stale file the next render
+	// would not otherwise see them; Write removes them, and their parents
+	// while empty. This is safe because of where the walk goes: only
+	// below clusters/, tenants/ and components/ (never the output root nor
+	// the top-level directories themselves), never into
+	// clusters/<cluster>/flux-system/ nor a hidden directory (neither is
+	// listed, and a parent holding one is not empty), and only an empty
+	// directory is removed (os.Remove fails on any other). An empty
+	// directory there could have been made by hand, but it holds nothing
+	// and git cannot track it, so removing it loses nothing from the
+	// repository.
+	empty []string
 }
 
 // linksOn returns, sorted, the symbolic links on the paths of files and
@@ -337,6 +359,7 @@ func (w *walker) walkDir(dir, rel string) {
 	}
 	d := w.d
 	var subdirs []string
+	kept := 0 // entries that are not temporaries
 	for _, e := range entries {
 		name := e.name
 		p, r := dir+string(filepath.Separator)+name, rel+"/"+name
@@ -347,20 +370,27 @@ func (w *walker) walkDir(dir, rel string) {
 				d.tempDirs = append(d.tempDirs, p)
 			case isBootstrapPath(r) || strings.HasPrefix(name, "."):
 				d.odd[r] = true
+				kept++
 			default:
 				d.dirs[r] = true
 				subdirs = append(subdirs, name)
+				kept++
 			}
 		case !e.typ.IsRegular():
 			d.odd[r] = true
 			if e.typ&fs.ModeSymlink != 0 {
 				d.links[r] = true
 			}
+			kept++
 		case isTempName(name):
 			d.temps = append(d.temps, p)
 		default:
 			d.files[r] = true
+			kept++
 		}
+	}
+	if kept == 0 && strings.Contains(rel, "/") { // not a managed top-level directory
+		d.empty = append(d.empty, dir)
 	}
 	w.mu.Unlock()
 	for _, name := range subdirs {
@@ -513,7 +543,9 @@ func parallel(n int, fn func(i int)) {
 }
 
 // removeEmptyDirs removes dirs and their parents while they are empty,
-// stopping at the managed top-level directories.
+// stopping at the managed top-level directories. Every removal tries the
+// parent next, so a tree of directories holding only empty directories
+// goes whole when its deepest ones are in dirs.
 func removeEmptyDirs(root string, dirs map[string]bool) {
 	list := make([]string, 0, len(dirs))
 	for d := range dirs {

@@ -1,12 +1,17 @@
 package generator
 
 import (
+	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func gen(s string) []byte { return []byte(Header + s) }
@@ -125,6 +130,121 @@ func TestWriteCompletesAnInterruptedTree(t *testing.T) {
 			t.Errorf("%s not completed: %v", f.Path, err)
 		}
 	}
+}
+
+// TestWriteRemovesDirectoriesAKilledRenderLeftEmpty: a render killed while
+// deleting a removed deployment's files leaves its directories, empty or
+// holding only temporaries; no stale file is left in them, so the next
+// render must find them in its walk. It removes them, and the parents they
+// leave empty, and nothing else: not flux bootstrap's directory, even
+// empty, nor a hidden one, nor a user's, nor anything outside the managed
+// directories, nor the managed directories themselves.
+func TestWriteRemovesDirectoriesAKilledRenderLeftEmpty(t *testing.T) {
+	_, files := renderDir(t, filepath.Join(repoRoot, "examples/fleet"))
+	old := []File{ // a deployment and a tenant the specs no longer hold
+		{Path: "components/fleio/billing/old/app/base/app.yaml", Data: gen("a: 1\n")},
+		{Path: "components/fleio/billing/old/database/kustomization.yaml", Data: gen("b: 1\n")},
+		{Path: "components/fleio/billing/old/preflight/kustomization.yaml", Data: gen("c: 1\n")},
+		{Path: "components/fleio/billing/old/config/staging/config.yaml", Data: gen("d: 1\n")},
+		{Path: "components/fleio/gone/x/app/base/app.yaml", Data: gen("e: 1\n")},
+		{Path: "tenants/gone/sync.yaml", Data: gen("f: 1\n")},
+		{Path: "clusters/retired/runtime-info.yaml", Data: gen("g: 1\n")},
+	}
+	root := t.TempDir()
+	if _, err := Write(root, append(slices.Clone(files), old...)); err != nil {
+		t.Fatal(err)
+	}
+	// The render that dropped them was killed having deleted all their
+	// files but one, and left a temporary file.
+	for _, f := range old {
+		if f.Path != "components/fleio/billing/old/config/staging/config.yaml" {
+			if err := os.Remove(filepath.Join(root, f.Path)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	writeFile(t, root, "components/fleio/billing/old/license/.fleiogen-7-8.tmp", []byte("trunc"))
+	// What is not fleiogen's.
+	mine := []string{
+		"clusters/staging-1/flux-system",          // empty
+		"clusters/prod-eu/flux-system/empty",      // empty, inside flux bootstrap's
+		"components/fleio/billing/.hidden",        // empty, hidden
+		"components/fleio/billing/mine/notes.txt", // a user's file
+		"scratch/empty",                           // outside the managed directories
+	}
+	for _, p := range mine {
+		if strings.HasSuffix(p, ".txt") {
+			writeFile(t, root, p, []byte("mine\n"))
+		} else if err := os.MkdirAll(filepath.Join(root, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	st, err := Write(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Written != 0 || st.Deleted != 1 {
+		t.Errorf("stats: got %+v, want nothing written and 1 deleted", st)
+	}
+	for _, p := range []string{"components/fleio/billing/old", "components/fleio/gone", "tenants/gone", "clusters/retired"} {
+		if exists(root, p) {
+			t.Errorf("%s: left behind", p)
+		}
+	}
+	for _, p := range append(mine, "scratch") {
+		if !exists(root, p) {
+			t.Errorf("%s was deleted; it is not fleiogen's", p)
+		}
+	}
+	// The rest of the tree is what a render into an empty directory makes.
+	clean := t.TempDir()
+	if _, err := Write(clean, files); err != nil {
+		t.Fatal(err)
+	}
+	want, got := dirsUnder(t, clean), dirsUnder(t, root)
+	for _, p := range mine {
+		for ; p != "." && !want[p]; p = path.Dir(p) {
+			delete(got, p)
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("directories (-clean render +re-render):\n%s", diff)
+	}
+}
+
+// TestWriteKeepsEmptyManagedDirectories: the managed top-level directories
+// stay, empty or not, and so does the output directory.
+func TestWriteKeepsEmptyManagedDirectories(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "out")
+	for _, p := range []string{"clusters", "tenants/a/b", "components/x"} {
+		if err := os.MkdirAll(filepath.Join(root, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Write(root, nil); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]bool{"clusters": true, "tenants": true, "components": true}, dirsUnder(t, root)); diff != "" {
+		t.Errorf("directories left (-want +got):\n%s", diff)
+	}
+}
+
+// dirsUnder lists the directories below root, as slash paths.
+func dirsUnder(t *testing.T, root string) map[string]bool {
+	t.Helper()
+	dirs := map[string]bool{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != root {
+			rel, _ := filepath.Rel(root, p)
+			dirs[filepath.ToSlash(rel)] = true
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dirs
 }
 
 // TestWriteChecksPathsThroughOddEntries: the writer reads only files its

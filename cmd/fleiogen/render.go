@@ -24,7 +24,8 @@ func NewRenderCmd(out, errOut io.Writer) *cobra.Command {
 		Short: "Render the specs under DIR into a Flux fleet tree",
 		Long: `Render reads the specs under DIR (default ".") and writes clusters/, tenants/
 and components/ under the output directory. Files already up to date are not
-touched; generated files that the specs no longer produce are deleted; files
+touched; generated files that the specs no longer produce are deleted, and so
+are empty directories below clusters/, tenants/ and components/; files
 without fleiogen's header and clusters/*/flux-system/ are never touched.
 Invalid specs are all reported, and nothing is written. Files are written
 beside their targets and renamed into place, and new directories are built
