@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/fleiogen/fleiogen/generator"
-	"github.com/fleiogen/fleiogen/generator/fluxbuild"
 )
 
 // noiseAnnotation reports whether an annotation only mirrors other content:
@@ -89,72 +88,6 @@ type credential struct {
 func sum(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(h[:8])
-}
-
-// maskCredentials finds plain-text secret material in content (a copy
-// from clean, modified in place) and replaces it with Masked: the data of
-// a Secret, literal env values with credential-looking names, string fields
-// with such names, assignments to them in configuration texts, and private
-// key blocks.
-func maskCredentials(id fluxbuild.ObjectID, content map[string]any) []credential {
-	var found []credential
-	if id.Group == "" && id.Kind == "Secret" {
-		for _, field := range []string{"data", "stringData"} {
-			data, _ := content[field].(map[string]any)
-			for _, k := range sortedKeys(data) {
-				s, _ := data[k].(string)
-				found = append(found, credential{Where: fmt.Sprintf("Secret %s key %s", field, k), sum: sum(k + "=" + s)})
-				data[k] = Masked
-			}
-		}
-	}
-	walkMask(content, "", &found)
-	return found
-}
-
-func walkMask(v any, path string, found *[]credential) {
-	switch t := v.(type) {
-	case map[string]any:
-		for _, k := range sortedKeys(t) {
-			p := joinPath(path, k)
-			e := t[k]
-			if k == "env" {
-				if list, ok := e.([]any); ok {
-					for _, item := range list {
-						m, _ := item.(map[string]any)
-						name, _ := m["name"].(string)
-						val, isString := m["value"].(string)
-						if isString && generator.CredentialName(name) && literalValue(val) {
-							*found = append(*found, credential{Where: fmt.Sprintf("env %s (%s)", name, path), sum: sum(name + "=" + val)})
-							m["value"] = Masked
-						}
-					}
-					continue
-				}
-			}
-			if s, ok := e.(string); ok {
-				if generator.CredentialName(k) && literalValue(s) && !strings.Contains(s, "\n") && !isKeyword(s) && s != Masked {
-					*found = append(*found, credential{Where: p, sum: sum(k + "=" + s)})
-					t[k] = Masked
-					continue
-				}
-				for _, a := range credentialAssignments(s) {
-					line := strings.Split(s, "\n")[a.Line-1]
-					*found = append(*found, credential{Where: fmt.Sprintf("%s line %d (%s)", p, a.Line, a.Name), sum: sum(a.Name + "=" + line[a.start:a.end])})
-				}
-				if privateKey.MatchString(s) {
-					*found = append(*found, credential{Where: p + " (private key)", sum: sum(s)})
-				}
-				t[k] = maskText(s)
-				continue
-			}
-			walkMask(e, p, found)
-		}
-	case []any:
-		for i, e := range t {
-			walkMask(e, path+index(e, i), found)
-		}
-	}
 }
 
 // index names a list element: [name] when it is an object with a name,
