@@ -25,7 +25,7 @@ var genericWords = map[string]bool{"key": true, "secret": true, "pass": true, "s
 // SECRET_KEY, EMAIL_HOST_PASSWORD and apiToken do; SECRET_NAME,
 // REQUIRED_SECRET_0_FROM, PUBLIC_KEY and a bare "key" do not.
 func CredentialName(name string) bool {
-	words := splitWords(name)
+	words := SplitWords(name)
 	if len(words) == 0 {
 		return false
 	}
@@ -40,7 +40,11 @@ func CredentialName(name string) bool {
 	return credentialWords[words[len(words)-1]]
 }
 
-func splitWords(name string) []string {
+// SplitWords splits a name into lower-case words at _ - . and spaces and
+// where a lower-case letter is followed by an upper-case one:
+// "EMAIL_HOST_PASSWORD" and "emailHostPassword" both give email, host,
+// password.
+func SplitWords(name string) []string {
 	var words []string
 	var cur []rune
 	flush := func() {
@@ -82,7 +86,7 @@ var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "acce
 // AWS_SECRET_ACCESS_KEY2 and FERNET_KEYS name the same kind of secret as
 // EMAIL_HOST_PASSWORD, AWS_SECRET_ACCESS_KEY and FERNET_KEY.
 func settingWords(name string) []string {
-	words := splitWords(name)
+	words := SplitWords(name)
 	for len(words) > 1 && allDigits(words[len(words)-1]) {
 		words = words[:len(words)-1]
 	}

@@ -46,7 +46,7 @@ const Masked = "***"
 // These are rules of generator.SecretSettingName (settingWords,
 // publicName), which validate uses and which are not exported.
 func credentialName(name string) bool {
-	words := nameWords(strings.TrimLeft(name, "-"))
+	words := generator.SplitWords(strings.TrimLeft(name, "-"))
 	n := len(words)
 	if n == 0 {
 		return false
@@ -79,33 +79,6 @@ func credentialName(name string) bool {
 var singularCredentialWords = map[string]bool{
 	"password": true, "passwd": true, "pwd": true, "passphrase": true, "secret": true,
 	"token": true, "key": true, "apikey": true, "credential": true, "salt": true,
-}
-
-// nameWords splits a name as generator.CredentialName does: at _ - . and
-// spaces and where a lower-case letter is followed by an upper-case one.
-func nameWords(name string) []string {
-	var words []string
-	var cur []rune
-	flush := func() {
-		if len(cur) > 0 {
-			words = append(words, strings.ToLower(string(cur)))
-			cur = cur[:0]
-		}
-	}
-	runes := []rune(name)
-	for i, r := range runes {
-		switch {
-		case r == '_' || r == '-' || r == '.' || unicode.IsSpace(r):
-			flush()
-		case unicode.IsUpper(r) && i > 0 && unicode.IsLower(runes[i-1]):
-			flush()
-			cur = append(cur, r)
-		default:
-			cur = append(cur, r)
-		}
-	}
-	flush()
-	return words
 }
 
 // literalValue reports whether an env value or setting is a literal a
