@@ -19,6 +19,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // fakeDrivers are stand-ins for the MySQLdb and redis modules of the
@@ -62,6 +64,26 @@ func TestPreflightRecordsResults(t *testing.T) {
 		calls    []apiCall
 		existing = map[string]bool{}
 	)
+	// The environment the rendered Job gives the script comes below; its
+	// Role, which the server checks each call against, first.
+	m, files := renderDir(t, filepath.Join(repoRoot, "examples", "fleet"))
+	d := m.Deployments[0]
+	var role rbacv1.Role
+	for _, doc := range splitDocs([]byte(filesMap(files)["tenants/"+d.Namespace+"/fleio-"+d.Name+".yaml"])) {
+		if yaml.Unmarshal(doc, &role) == nil && role.Kind == "Role" && role.Name == d.ObjectName("preflight") {
+			break
+		}
+		role = rbacv1.Role{}
+	}
+	if role.Name == "" {
+		t.Fatal("no preflight Role")
+	}
+	allowed := func(verb, name string) bool {
+		return slices.ContainsFunc(role.Rules, func(r rbacv1.PolicyRule) bool {
+			return slices.Contains(r.APIGroups, "") && slices.Contains(r.Resources, "configmaps") && slices.Contains(r.Verbs, verb) &&
+				(len(r.ResourceNames) == 0 || slices.Contains(r.ResourceNames, name))
+		})
+	}
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		defer mu.Unlock()
@@ -80,6 +102,19 @@ func TestPreflightRecordsResults(t *testing.T) {
 		}
 		calls = append(calls, c)
 		name := filepath.Base(r.URL.Path)
+		// The Job's Role must allow the call, as the API server's RBAC
+		// would: create on configmaps, get/update/delete on the two
+		// result ConfigMaps by name.
+		verb := map[string]string{http.MethodPost: "create", http.MethodPut: "update", http.MethodDelete: "delete", http.MethodGet: "get"}[r.Method]
+		target := name
+		if r.Method == http.MethodPost {
+			target = ""
+		}
+		if !allowed(verb, target) {
+			t.Errorf("%s %s: the preflight Job's Role does not allow %s on ConfigMap %q", r.Method, r.URL.Path, verb, target)
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
 		switch {
 		case r.Method == http.MethodPost && existing[c.ConfigMap.Name]:
 			http.Error(w, "exists", http.StatusConflict)
@@ -121,8 +156,6 @@ func TestPreflightRecordsResults(t *testing.T) {
 	// The environment the rendered Job gives the script, with the
 	// downward API's values filled in, and its Secret volumes under dir
 	// (files written by the test where a Secret exists).
-	m, _ := renderDir(t, filepath.Join(repoRoot, "examples", "fleet"))
-	d := m.Deployments[0]
 	job := (&renderer{m: m}).preflightJob(d)
 	secrets := filepath.Join(dir, "secrets")
 	env := []string{"PATH=" + os.Getenv("PATH"), "PYTHONPATH=" + mods, "SERVICEACCOUNT_DIR=" + sa,
