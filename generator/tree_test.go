@@ -839,3 +839,80 @@ func TestTenantStagesBuildFromTheirSparseCheckout(t *testing.T) {
 		}
 	}
 }
+
+// TestPreflightChecksEverySecretThePodsRead: every Secret a deployment's
+// pods and Jobs read (env, volumes, image pull secrets), other than the
+// deployment-keys Secret the config stage creates and optional references,
+// is health-checked by its preflight Kustomization, so a missing one stops
+// the chain there, named, rather than leaving a pod stuck later.
+func TestPreflightChecksEverySecretThePodsRead(t *testing.T) {
+	for name, tree := range allTrees(t) {
+		files := filesMap(tree.files)
+		for _, d := range tree.m.Deployments {
+			checked := map[string]bool{}
+			for _, doc := range splitDocs([]byte(files["tenants/"+d.Namespace+"/fleio-"+d.Name+".yaml"])) {
+				var ks kustomizev1.Kustomization
+				if yaml.Unmarshal(doc, &ks) == nil && ks.Kind == kustomizev1.KustomizationKind && ks.Name == StageKustomization(d.Name, "preflight") {
+					for _, h := range ks.Spec.HealthChecks {
+						if h.Kind == "Secret" {
+							checked[h.Name] = true
+						}
+					}
+				}
+			}
+			if len(checked) == 0 {
+				t.Fatalf("%s: %s/%s: the preflight Kustomization checks no Secret", name, d.Namespace, d.Name)
+			}
+			read := map[string]string{} // Secret -> where
+			for _, f := range tree.files {
+				if !strings.HasPrefix(f.Path, "components/fleio/"+d.Namespace+"/"+d.Name+"/") {
+					continue
+				}
+				for _, doc := range splitDocs(f.Data) {
+					var obj struct {
+						Kind string `json:"kind"`
+						Spec struct {
+							Template    corev1.PodTemplateSpec `json:"template"`
+							JobTemplate struct {
+								Spec struct {
+									Template corev1.PodTemplateSpec `json:"template"`
+								} `json:"spec"`
+							} `json:"jobTemplate"`
+						} `json:"spec"`
+					}
+					if yaml.Unmarshal(doc, &obj) != nil {
+						continue
+					}
+					pod := obj.Spec.Template.Spec
+					if obj.Kind == "CronJob" {
+						pod = obj.Spec.JobTemplate.Spec.Template.Spec
+					}
+					where := f.Path + " " + obj.Kind
+					for _, s := range pod.ImagePullSecrets {
+						read[s.Name] = where + " imagePullSecrets"
+					}
+					for _, v := range pod.Volumes {
+						if v.Secret != nil && (v.Secret.Optional == nil || !*v.Secret.Optional) {
+							read[v.Secret.SecretName] = where + " volume " + v.Name
+						}
+					}
+					for _, c := range append(append([]corev1.Container{}, pod.InitContainers...), pod.Containers...) {
+						for _, e := range c.Env {
+							if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil && (r.SecretKeyRef.Optional == nil || !*r.SecretKeyRef.Optional) {
+								read[r.SecretKeyRef.Name] = where + " env " + e.Name
+							}
+						}
+					}
+				}
+			}
+			if len(read) == 0 {
+				t.Fatalf("%s: %s/%s: no pod reads a Secret", name, d.Namespace, d.Name)
+			}
+			for _, s := range sortedKeys(read) {
+				if s != d.ObjectName("deployment-keys") && !checked[s] {
+					t.Errorf("%s: %s/%s: Secret %s is read by %s but not health-checked by preflight", name, d.Namespace, d.Name, s, read[s])
+				}
+			}
+		}
+	}
+}
