@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 )
@@ -81,20 +82,16 @@ var secretWords = map[string]bool{
 // private key.
 var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true, "license": true, "fernet": true}
 
-// settingWords are a setting name's words, with numbered and plural forms
-// of the last word brought back to it: EMAIL_HOST_PASSWORD_2,
-// AWS_SECRET_ACCESS_KEY2 and FERNET_KEYS name the same kind of secret as
-// EMAIL_HOST_PASSWORD, AWS_SECRET_ACCESS_KEY and FERNET_KEY.
-func settingWords(name string) []string {
+// numberedWords are a name's words without a trailing number:
+// EMAIL_HOST_PASSWORD_2 and AWS_SECRET_ACCESS_KEY2 name the same kind of
+// secret as EMAIL_HOST_PASSWORD and AWS_SECRET_ACCESS_KEY.
+func numberedWords(name string) []string {
 	words := SplitWords(name)
 	for len(words) > 1 && allDigits(words[len(words)-1]) {
 		words = words[:len(words)-1]
 	}
 	if n := len(words); n > 0 {
 		if w := strings.TrimRightFunc(words[n-1], unicode.IsDigit); w != "" {
-			words[n-1] = w
-		}
-		if w, ok := strings.CutSuffix(words[n-1], "s"); ok && (w == "key" || secretWords[w]) {
 			words[n-1] = w
 		}
 	}
@@ -114,23 +111,63 @@ func publicName(words []string) bool {
 	return before == "public" || before == "publishable" || before == "site" && last == "key"
 }
 
-// SecretSettingName reports whether a setting name holds a secret, for
-// validation, which refuses it: the evidence must be stronger than for
-// CredentialName, which only flags a change for review. A last word "key"
+// SecretSettingName reports whether a setting name may hold a secret
+// (secretSetting's strong or weak evidence).
+func SecretSettingName(name string, browser bool) bool {
+	strong, weak := secretSetting(name, browser)
+	return strong || weak
+}
+
+// secretSettingValue reports whether a setting, or a key inside one, holds
+// a secret in git, for validation, which refuses it: a value (see
+// holdsValue) under a name that names a secret, or a string under a name
+// that names several (FERNET_KEYS: [...], API_TOKENS) or a secret key
+// anywhere (SECRET_KEY_FALLBACKS). So MAX_TOKENS: 4096, ENABLE_API_KEYS:
+// true, SECRET_KEY_ROTATION_DAYS: 90 and CORS_ALLOW_CREDENTIALS: true pass.
+func secretSettingValue(name string, browser bool, v any) bool {
+	strong, weak := secretSetting(name, browser)
+	return strong && holdsValue(v) || weak && holdsString(v)
+}
+
+// secretSetting weighs a setting name: strong when it names a secret,
+// numbered or not (EMAIL_HOST_PASSWORD, EMAIL_HOST_PASSWORD_2,
+// AWS_SECRET_ACCESS_KEY2); weak when only its plural form or a "secret
+// key" inside it does (FERNET_KEYS, API_TOKENS, SECRET_KEY_FALLBACKS),
+// which a count or a switch can also be named.
+func secretSetting(name string, browser bool) (strong, weak bool) {
+	words := numberedWords(name)
+	if len(words) == 0 {
+		return false, false
+	}
+	if secretWordsName(words, browser) {
+		return true, false
+	}
+	last := words[len(words)-1]
+	if w, ok := strings.CutSuffix(last, "s"); ok && (w == "key" || secretWords[w]) {
+		singular := append(slices.Clone(words[:len(words)-1]), w)
+		if secretWordsName(singular, browser) {
+			return false, true
+		}
+	}
+	if !publicName(words) {
+		for i := 0; i+1 < len(words); i++ {
+			if words[i] == "secret" && (words[i+1] == "key" || words[i+1] == "keys") {
+				return false, true
+			}
+		}
+	}
+	return false, false
+}
+
+// secretWordsName is the rule for a name's words: a last word "key"
 // counts only after secret, private, access, api, license..., "pass" only
 // after another word, and a last word qualified as public (publicName) is
 // never a secret. For browser settings (served to every visitor, so never
 // secret to begin with) tokens and API keys are allowed: only passwords,
 // secrets, credentials and private or license keys are refused.
-func SecretSettingName(name string, browser bool) bool {
-	words := settingWords(name)
+func secretWordsName(words []string, browser bool) bool {
 	if len(words) == 0 || publicName(words) {
 		return false
-	}
-	for i := 0; i+1 < len(words); i++ {
-		if words[i] == "secret" && (words[i+1] == "key" || words[i+1] == "keys") {
-			return true // SECRET_KEY_FALLBACKS: Django's former secret keys
-		}
 	}
 	last := words[len(words)-1]
 	if browser {
@@ -208,6 +245,17 @@ func holdsValue(v any) bool {
 	return false
 }
 
+// holdsString reports whether a value is or holds a non-empty string.
+func holdsString(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return t != ""
+	case []any:
+		return slices.ContainsFunc(t, holdsString)
+	}
+	return false
+}
+
 // secretsInside returns, in order, every place inside a setting's JSON
 // value that holds a secret: a mapping key that names a secret and holds a
 // value (CACHES: {default: {OPTIONS: {PASSWORD: ...}}}, see holdsValue), and
@@ -228,7 +276,7 @@ func secretsInside(raw json.RawMessage, browser bool) []secretFound {
 			}
 		case map[string]any:
 			for _, k := range sortedKeys(t) {
-				if holdsValue(t[k]) && SecretSettingName(k, browser) {
+				if secretSettingValue(k, browser, t[k]) {
 					found = append(found, secretFound{Path: p + "." + k})
 					continue
 				}

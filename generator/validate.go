@@ -893,7 +893,7 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			bad("spec.settings."+k, "not a Django setting name (upper case letters, digits and _, starting with a letter)")
 		case managedSettings[k]:
 			bad("spec.settings."+k, "set by fleiogen (from the connections, the domain and the Secrets); it cannot be overridden")
-		case SecretSettingName(k, false):
+		case secretSettingValue(k, false, rawValue(spec.Settings[k])):
 			bad("spec.settings."+k, "%s", secretMessage(secretFound{}, backendSecretWhy))
 		default:
 			for _, f := range secretsInside(spec.Settings[k], false) {
@@ -916,7 +916,7 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 					bad("spec.frontendSettings."+side, "empty key")
 				} else if what, ok := managedFrontendKeys[k]; ok {
 					bad("spec.frontendSettings."+side+"."+k, "set by fleiogen (%s); it cannot be overridden", what)
-				} else if SecretSettingName(k, true) {
+				} else if secretSettingValue(k, true, rawValue(set[k])) {
 					bad("spec.frontendSettings."+side+"."+k, "%s", secretMessage(secretFound{}, frontendSecretWhy))
 				} else {
 					for _, f := range secretsInside(set[k], true) {
@@ -1297,6 +1297,15 @@ func validBranch(name string) bool {
 		}
 	}
 	return true
+}
+
+// rawValue decodes a setting's JSON value (nil when it does not decode).
+func rawValue(raw json.RawMessage) any {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	return v
 }
 
 // wholeBytes reports whether a quantity of bytes is a whole number of them

@@ -1289,3 +1289,26 @@ func TestValidBranch(t *testing.T) {
 		}
 	}
 }
+
+// TestSecretSettingValues: a name that names a secret refuses any value
+// (a string, a number, a list of them); a name that only names several
+// (a plural) or holds "secret key" somewhere refuses strings only, so
+// counts and switches named like them pass.
+func TestSecretSettingValues(t *testing.T) {
+	for _, tc := range []struct {
+		setting string
+		refused bool
+	}{
+		{"MAX_TOKENS: 4096", false}, {"OPENAI_MAX_TOKENS: 500", false}, {"ENABLE_API_KEYS: true", false},
+		{"ROTATE_SECRETS: false", false}, {"NUMBER_OF_SECRETS: 3", false}, {"SECRET_KEY_ROTATION_DAYS: 90", false},
+		{"SECRET_KEY_FALLBACKS: []", false}, {"CORS_ALLOW_CREDENTIALS: true", false}, {"EMAIL_HOST_PASSWORD: \"\"", false},
+		{"SECRET_KEY_FALLBACKS: [old-key]", true}, {"FERNET_KEYS: [k1]", true}, {"API_TOKENS: abc", true},
+		{"EMAIL_HOST_PASSWORD: 123456", true}, {"EMAIL_HOST_PASSWORD_2: x", true}, {"AWS_SECRET_ACCESS_KEY2: [x]", true},
+	} {
+		billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    "+tc.setting+"\n", 1)
+		err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": billing})
+		if refused := err != nil && strings.Contains(err.Error(), "looks like a secret"); refused != tc.refused {
+			t.Errorf("%s: refused %v, want %v: %v", tc.setting, refused, tc.refused, err)
+		}
+	}
+}
