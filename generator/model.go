@@ -118,12 +118,16 @@ type EnvModel struct {
 	ACMEEmail    string
 	// SelfSigned is issuer: selfSigned: no host of the environment uses ACME.
 	SelfSigned bool
+	// ACMEAlways is issuer: acme, written out: every host uses ACME, the
+	// reserved names too (a private ACME server, such as step-ca, issues
+	// for .internal names).
+	ACMEAlways bool
 }
 
 // selfSigned reports whether host gets a self-signed ClusterIssuer rather
 // than an ACME one.
 func (env *EnvModel) selfSigned(host string) bool {
-	return env.SelfSigned || isLocalHost(host)
+	return env.SelfSigned || !env.ACMEAlways && isLocalHost(host)
 }
 
 // Tenant is one namespace and its deployments.

@@ -210,6 +210,9 @@ func TestClusterIssuerKind(t *testing.T) {
 		{"a name that only ends like a reserved one", validFleet, "cloud.mytest", false},
 		{"issuer: selfSigned", noACME(validFleet) + "      issuer: selfSigned\n", "cloud.example.com", true},
 		{"issuer: acme", validFleet + "      issuer: acme\n", "cloud.example.com", false},
+		// written out, acme wins over a reserved name: a private ACME
+		// server (step-ca) issues for .internal names
+		{"issuer: acme on .internal", validFleet + "      issuer: acme\n", "fleio.corp.internal", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

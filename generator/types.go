@@ -212,10 +212,11 @@ type Environment struct {
 	Resources    map[string]corev1.ResourceRequirements `json:"resources,omitempty"`
 	Storage      Storage                                `json:"storage,omitempty"`
 	// Issuer is the kind of each deployment's ClusterIssuer:
-	// "acme" (default: Let's Encrypt, or acme.server) or "selfSigned", for
-	// hosts no public ACME server can reach or issue for. Reserved names
-	// (localhost, .local, .localhost, .internal, .test, ...) are always
-	// self-signed.
+	// "acme" (Let's Encrypt, or acme.server) or "selfSigned", for hosts no
+	// ACME server can reach or issue for. When it is not set, reserved
+	// names (localhost, .local, .localhost, .internal, .test, ...) are
+	// self-signed and other hosts use ACME; "acme" written out uses ACME
+	// for reserved names too (a private ACME server).
 	Issuer string `json:"issuer,omitempty"`
 	ACME   ACME   `json:"acme,omitempty"`
 }

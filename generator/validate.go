@@ -445,7 +445,11 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		}
 	}
 	if r := f.Spec.Images.Registry; r != "" && !imageRe.MatchString(r+"/x") {
-		v.at(f, "spec.images.registry", "%q is not a registry host with an optional path", r)
+		shown := r
+		if at := strings.LastIndexByte(r, '@'); at >= 0 {
+			shown = "<credentials>" + r[at:] // user:password@host: never echoed
+		}
+		v.at(f, "spec.images.registry", "%q is not a registry host with an optional path", shown)
 	}
 	m.Registry = strings.TrimSuffix(m.Registry, "/")
 	v.secretName(f, "spec.images.pullSecret", f.Spec.Images.PullSecret, false)
@@ -662,7 +666,9 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 		env.Sizes[k] = q
 	}
 	switch e.Issuer {
-	case "", IssuerACME:
+	case "":
+	case IssuerACME:
+		env.ACMEAlways = true
 	case IssuerSelfSigned:
 		env.SelfSigned = true
 		if e.ACME != (ACME{}) {
@@ -672,7 +678,7 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 		v.at(f, p+".issuer", "%q is not an issuer kind (allowed: %s, %s)", e.Issuer, IssuerACME, IssuerSelfSigned)
 	}
 	if u, err := url.Parse(env.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" {
-		v.at(f, p+".acme.server", "%q is not an https URL of an ACME directory", env.ACMEServer)
+		v.at(f, p+".acme.server", "%q is not an https URL of an ACME directory", redactUserinfo(env.ACMEServer))
 	} else if u.User != nil {
 		v.at(f, p+".acme.server", "holds credentials (user@ or user:password@): it is written to git, in each ClusterIssuer; an ACME directory URL has none")
 	}
@@ -1309,9 +1315,9 @@ func rawValue(raw json.RawMessage) any {
 }
 
 // wholeBytes reports whether a quantity of bytes is a whole number of them
-// ("1.5" and "500m" are not).
+// ("1.5" and "500m" are not; 9Pi is, past where MilliValue overflows).
 func wholeBytes(q resource.Quantity) bool {
-	return q.MilliValue()%1000 == 0
+	return resource.NewQuantity(q.Value(), q.Format).Cmp(q) == 0
 }
 
 func (v *validator) domain(obj any, field, d string) bool {

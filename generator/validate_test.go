@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	yaml "go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/api/resource"
 )
 
 const validFleet = `apiVersion: fleiogen.io/v1alpha1
@@ -628,6 +629,16 @@ func TestBadSpecs(t *testing.T) {
 			name:  "an unprintable character in the license command",
 			fleet: validFleet + "  tools:\n    setLicenseCommand: \"set\\x7f-license\\n\\tnext\"\n",
 			want:  []string{`specs/fleet.yaml:19: spec.tools.setLicenseCommand: holds the unprintable character U+007F at byte 3: a shell command is printable text, tabs and newlines`},
+		},
+		{
+			name: "credentials in URLs are never echoed",
+			fleet: strings.Replace(strings.Replace(validFleet, "      acme:\n        email: ops@example.com\n", "      acme:\n        email: ops@example.com\n        server: http://user:hunter2PW@acme.example.com/dir\n", 1),
+				"  clusters:\n", "  images:\n    registry: 'user:hunter3PW@hub.fleio.com'\n  clusters:\n", 1),
+			want: []string{
+				`spec.environments[0].acme.server: "http://<credentials>@acme.example.com/dir" is not an https URL of an ACME directory`,
+				`spec.images.registry: "<credentials>@hub.fleio.com" is not a registry host with an optional path`,
+			},
+			absent: []string{"hunter2PW", "hunter3PW"},
 		},
 		{
 			name:  "an unknown issuer kind",
@@ -1309,6 +1320,16 @@ func TestSecretSettingValues(t *testing.T) {
 		err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": billing})
 		if refused := err != nil && strings.Contains(err.Error(), "looks like a secret"); refused != tc.refused {
 			t.Errorf("%s: refused %v, want %v: %v", tc.setting, refused, tc.refused, err)
+		}
+	}
+}
+
+// TestWholeBytes: fractions of a byte are refused, also past where
+// MilliValue overflows (9Pi used to read as a fraction).
+func TestWholeBytes(t *testing.T) {
+	for q, want := range map[string]bool{"1": true, "5Gi": true, "1.5Gi": true, "9Pi": true, "1Ei": true, "7Ei": true, "1.5": false, "500m": false, "100m": false, "1.1Ki": false} {
+		if got := wholeBytes(resource.MustParse(q)); got != want {
+			t.Errorf("wholeBytes(%s) = %v, want %v", q, got, want)
 		}
 	}
 }

@@ -288,4 +288,22 @@ func TestDiffSymlinkedSpec(t *testing.T) {
 	if code != ExitInput || !strings.Contains(stderr, "specs/hosting/fleio.yaml is a symbolic link, which fleiogen cannot follow in a git revision") {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
+	// A link to a directory of specs, too (it has no .yaml name to tell).
+	if err := os.Remove(hosting); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(repo, "shared", "hosting.yaml"), hosting); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(repo, "specs", "hosting"), filepath.Join(repo, "shared", "hosting")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../shared/hosting", filepath.Join(repo, "specs", "hosting")); err != nil {
+		t.Fatal(err)
+	}
+	commitAll(t, repo, "hosting through a directory link")
+	code, _, stderr = run("diff", "--base", "HEAD", "--head", "HEAD", filepath.Join(repo, "specs"))
+	if code != ExitInput || !strings.Contains(stderr, "specs/hosting is a symbolic link") {
+		t.Errorf("directory link: exit %d: %s", code, stderr)
+	}
 }

@@ -174,7 +174,8 @@ func (r *Repo) Files(rev *Revision, dir string, keep func(rel string) bool) (fil
 	}
 	files = map[string][]byte{}
 	err = tree.Files().ForEach(func(f *object.File) error {
-		if f.Mode == filemode.Symlink && keep(f.Name) {
+		// A link without an extension may be a directory of specs.
+		if f.Mode == filemode.Symlink && (keep(f.Name) || path.Ext(f.Name) == "") && !hiddenPath(f.Name) {
 			// The working tree reads the link's target; a revision cannot
 			// follow it, and skipping it would drop what it holds.
 			return inputError(fmt.Errorf("%s:%s is a symbolic link, which fleiogen cannot follow in a git revision (it reads the target in the working tree); commit the file itself", rev.Ref, path.Join(dir, f.Name)))
@@ -201,4 +202,15 @@ func (r *Repo) Files(rev *Revision, dir string, keep func(rel string) bool) (fil
 		return nil, false, err
 	}
 	return files, true, nil
+}
+
+// hiddenPath reports whether a slash path has a component starting with
+// a dot, which the specs' reader skips.
+func hiddenPath(p string) bool {
+	for _, part := range strings.Split(p, "/") {
+		if strings.HasPrefix(part, ".") {
+			return true
+		}
+	}
+	return false
 }
