@@ -212,10 +212,38 @@ func (r *Report) text() string {
 // update its previous comment.
 const MarkdownMarker = "<!-- fleiogen-diff -->"
 
-// mdCell escapes text for a Markdown table cell.
+// mdCell escapes text for a Markdown table cell: the text may hold what
+// a spec wrote (a setting's key in a risk message), which must not become
+// a link, an image, emphasis or HTML in a pull-request comment. Code spans
+// (`...`, which fleiogen's own texts use) are kept as they are: Markdown
+// shows them literally, and an escape inside one would show too.
 func mdCell(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+	s = strings.NewReplacer("\r", " ", "\n", " ").Replace(s)
+	var b strings.Builder
+	for s != "" {
+		i := strings.IndexByte(s, '`')
+		if i < 0 {
+			b.WriteString(mdEscaper.Replace(s))
+			break
+		}
+		b.WriteString(mdEscaper.Replace(s[:i]))
+		run := len(s[i:]) - len(strings.TrimLeft(s[i:], "`"))
+		fence := s[i : i+run]
+		end := strings.Index(s[i+run:], fence)
+		if end < 0 { // no closing run: the backticks are text
+			b.WriteString(strings.Repeat("\\`", run))
+			s = s[i+run:]
+			continue
+		}
+		span := s[i : i+run+end+run]
+		b.WriteString(strings.ReplaceAll(span, "|", `\|`)) // a pipe ends a cell even in a code span
+		s = s[i+run+end+run:]
+	}
+	return b.String()
 }
+
+var mdEscaper = strings.NewReplacer("|", `\|`, "&", "&amp;", "<", "&lt;", ">", "&gt;",
+	`\`, `\\`, "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "!", `\!`, "~", `\~`)
 
 // code wraps s in backticks that cannot clash with backticks in s.
 func code(s string) string {

@@ -266,3 +266,21 @@ func TestMarkdownNoteOnlyWhenShortened(t *testing.T) {
 		t.Errorf("report:\n%s", md)
 	}
 }
+
+// TestMarkdownCellEscapes: text a spec wrote cannot become an image, a
+// link, HTML or a new cell in the Markdown report; fleiogen's own code
+// spans are kept.
+func TestMarkdownCellEscapes(t *testing.T) {
+	for in, want := range map[string]string{
+		"![x](https://evil.example/p.png) <!-- token": `\!\[x\](https://evil.example/p.png) &lt;\!-- token`,
+		"a | b\nc":                  `a \| b c`,
+		"modified `data.settings`":  "modified `data.settings`",
+		"`a|b` and *bold* <b>":      "`a\\|b` and \\*bold\\* &lt;b&gt;",
+		"unclosed ` tick [x]":       "unclosed \\` tick \\[x\\]",
+		"``code with ` inside`` ok": "``code with ` inside`` ok",
+	} {
+		if got := mdCell(in); got != want {
+			t.Errorf("mdCell(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
