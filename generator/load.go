@@ -311,7 +311,11 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 				if i := strings.IndexFunc(string(data), func(r rune) bool { return !yamlChar(r) }); i >= 0 {
 					r, _ := utf8.DecodeRuneInString(string(data[i:]))
 					line = bytes.Count(data[:i], []byte("\n")) + 1
-					text = fmt.Sprintf("the character %U, which YAML does not allow (write it escaped in a double-quoted string, such as \"\\x07\")", r)
+					escaped := fmt.Sprintf(`\x%02x`, r)
+					if r > 0xff {
+						escaped = fmt.Sprintf(`\u%04x`, r)
+					}
+					text = fmt.Sprintf("the character %U, which YAML does not allow (write it escaped in a double-quoted string: \"%s\")", r, escaped)
 				}
 			}
 			return append(problems, Problem{File: file, Line: line, Message: "invalid YAML: " + text + notASpec})

@@ -444,7 +444,11 @@ func (o *mdOmitted) note(limit int) string {
 	add(o.sectionless, "the sections of %d of %d clusters (the Clusters table counts their changes)", o.sectionless, o.allClusters)
 	add(o.kustomizations, "%d Kustomization rows", o.kustomizations)
 	add(o.objects, "%d rows of changed objects", o.objects)
-	add(o.restarts, "the restarting pods of %d clusters", o.restarts)
+	clusters := "clusters"
+	if o.restarts == 1 {
+		clusters = "cluster"
+	}
+	add(o.restarts, "the restarting pods of %d %s", o.restarts, clusters)
 	add(o.diffs, "%d of %d diffs", o.diffs, o.allDiffs)
 	what := strings.Join(parts, ", ")
 	if n := len(parts); n > 1 {
