@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/fleiogen/fleiogen/test/e2e/harness"
@@ -393,12 +394,31 @@ func setServerDown(cluster, namespace, result string, down bool) {
 
 // recordPreflight creates (or replaces) the ConfigMap name owned by the
 // preflight Job when passed, and deletes it otherwise, as the script does.
+// asJobAccount is a client that acts as the ServiceAccount a Job's pods
+// run as, as the Job's script would.
+func asJobAccount(c *harness.Cluster, job *batchv1.Job) (client.Client, error) {
+	sa := job.Spec.Template.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:" + job.Namespace + ":" + sa,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + job.Namespace, "system:authenticated"}}
+	return client.New(cfg, client.Options{Scheme: c.Client.Scheme(), Mapper: c.Client.RESTMapper()})
+}
+
 func recordPreflight(c *harness.Cluster, job *batchv1.Job, name string, passed bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	// As the script would: with the Job's own ServiceAccount, so that the
+	// API server checks the rendered Role.
+	cl, err := asJobAccount(c, job)
+	if err != nil {
+		return err
+	}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: job.Namespace, Name: name}}
 	if !passed {
-		if err := c.Client.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
+		if err := cl.Delete(ctx, cm); err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting ConfigMap %s: %w", name, err)
 		}
 		return nil
@@ -406,9 +426,9 @@ func recordPreflight(c *harness.Cluster, job *batchv1.Job, name string, passed b
 	cm.Labels = map[string]string{"app.kubernetes.io/managed-by": "fleiogen", "app.kubernetes.io/component": "preflight"}
 	cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: "batch/v1", Kind: "Job", Name: job.Name, UID: job.UID}}
 	cm.Data = map[string]string{"result": "played by the e2e stand-in"}
-	err := c.Client.Create(ctx, cm)
+	err = cl.Create(ctx, cm)
 	if apierrors.IsAlreadyExists(err) {
-		err = c.Client.Update(ctx, cm)
+		err = cl.Update(ctx, cm)
 	}
 	if err != nil {
 		return fmt.Errorf("recording ConfigMap %s: %w", name, err)
@@ -428,7 +448,11 @@ func recordPreflight(c *harness.Cluster, job *batchv1.Job, name string, passed b
 //     ConfigMap of each that failed;
 //   - a deployment-keys Job, on completion, creates the Secret named by its
 //     SECRET_NAME variable (keys secretKey and ssoSalt) unless it exists,
-//     not owned by anything, as `kubectl create secret` in the script would.
+//     not owned by anything, and labels it, as the script's kubectl calls
+//     would.
+//
+// Both act as the Job's ServiceAccount (impersonated), so the API server
+// checks every call against the Role fleiogen renders for the Job.
 func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
 	return harness.WorkloadPolicy{
 		JobOutcome: func(job *batchv1.Job) (harness.Outcome, string) {
@@ -486,11 +510,36 @@ func fleioPolicy(c *harness.Cluster) harness.WorkloadPolicy {
 			if !strings.HasSuffix(job.Name, "-deployment-keys") || name == "" {
 				return nil
 			}
-			s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: job.Namespace, Name: name,
-				Labels: map[string]string{"app.kubernetes.io/managed-by": "fleiogen", "app.kubernetes.io/instance": envValue(job, "INSTANCE")}},
-				StringData: map[string]string{"secretKey": "e2e-secret-key", "ssoSalt": "e2e-sso-salt"}}
-			if err := cl.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+			// The script's calls (get, create when missing, label), with the
+			// Job's ServiceAccount, so that the API server checks its Role.
+			cl, err := asJobAccount(c, job)
+			if err != nil {
 				return err
+			}
+			key := client.ObjectKey{Namespace: job.Namespace, Name: name}
+			s := &corev1.Secret{}
+			if err := cl.Get(ctx, key, s); apierrors.IsNotFound(err) {
+				s = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: job.Namespace, Name: name},
+					StringData: map[string]string{"secretKey": "e2e-secret-key", "ssoSalt": "e2e-sso-salt"}}
+				if err := cl.Create(ctx, s); err != nil && !apierrors.IsAlreadyExists(err) {
+					return fmt.Errorf("as the keys Job's account: create Secret %s: %w", name, err)
+				}
+			} else if err != nil {
+				return fmt.Errorf("as the keys Job's account: get Secret %s: %w", name, err)
+			} else {
+				return nil // kept as it is
+			}
+			if err := cl.Get(ctx, key, s); err != nil {
+				return fmt.Errorf("as the keys Job's account: get Secret %s: %w", name, err)
+			}
+			before := s.DeepCopy()
+			if s.Labels == nil {
+				s.Labels = map[string]string{}
+			}
+			s.Labels["app.kubernetes.io/managed-by"] = "fleiogen"
+			s.Labels["app.kubernetes.io/instance"] = envValue(job, "INSTANCE")
+			if err := cl.Patch(ctx, s, client.MergeFrom(before)); err != nil {
+				return fmt.Errorf("as the keys Job's account: label Secret %s: %w", name, err)
 			}
 			return nil
 		},

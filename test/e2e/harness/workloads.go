@@ -167,7 +167,8 @@ func (w *WorkloadStandIn) pass(ctx context.Context) {
 // PodBlockers lists what would keep a pod from this template from starting
 // in namespace ns: a missing ServiceAccount (the pod would not even be
 // created), missing non-optional ConfigMaps, Secrets or keys in them
-// (CreateContainerConfigError), and PVCs that do not exist or are not Bound.
+// (CreateContainerConfigError), missing image pull Secrets (the images are
+// taken to be private), and PVCs that do not exist or are not Bound.
 func PodBlockers(ctx context.Context, c client.Client, ns string, spec *corev1.PodSpec) []string {
 	var out []string
 	seen := map[string]bool{}
@@ -239,6 +240,13 @@ func PodBlockers(ctx context.Context, c client.Client, ns string, spec *corev1.P
 	}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: sa}, &corev1.ServiceAccount{}); err != nil {
 		add(fmt.Sprintf("ServiceAccount %s/%s not found", ns, sa))
+	}
+	// The kubelet pulls without credentials when an image pull Secret is
+	// missing: a private registry refuses it (ImagePullBackOff).
+	for _, ps := range spec.ImagePullSecrets {
+		if getSecret(ps.Name) == nil {
+			add(fmt.Sprintf("image pull Secret %s/%s not found (ImagePullBackOff from a private registry)", ns, ps.Name))
+		}
 	}
 	for _, v := range spec.Volumes {
 		switch {
