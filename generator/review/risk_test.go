@@ -103,6 +103,11 @@ func TestRiskImmutableJob(t *testing.T) {
 	wantRisks(t, r.compare("main", "", true, Options{}),
 		"immutable-job prod-eu Job billing/fleio-cloud-setup-database",
 		"immutable-job staging-1 Job billing/fleio-cloud-setup-database")
+	// ...which a Kustomization with spec.force covers too.
+	r.editObject("tenants/billing/fleio-cloud.yaml", "Kustomization", "fleio-cloud-database", func(o map[string]any) {
+		field(o, "spec")["force"] = true
+	})
+	wantRisks(t, r.compare("main", "", true, Options{}))
 }
 
 func TestRiskImmutableSelector(t *testing.T) {
