@@ -73,7 +73,18 @@ spec: {hostname: redis.databases.svc.cluster.local, port: 6379, credentialsSecre
 		want = append(want, treeOf(t, out))
 	}
 
-	for _, delay := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond} {
+	// Kills that left temporaries behind, so cut a render mid-write: if
+	// none did, the test proved nothing (on a loaded machine the short
+	// delays all land before the first write; the long ones are for it).
+	midWrite := 0
+	defer func() {
+		t.Logf("%d of the kills cut a render mid-write", midWrite)
+		if midWrite == 0 && !t.Failed() {
+			t.Errorf("no kill cut a render while it wrote (no temporaries were left): what the test checks went unchecked")
+		}
+	}()
+	for _, delay := range []time.Duration{0, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond, 150 * time.Millisecond, 250 * time.Millisecond,
+		400 * time.Millisecond, 700 * time.Millisecond, 1200 * time.Millisecond} {
 		t.Run(delay.String(), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			cache := t.TempDir()
@@ -90,6 +101,14 @@ spec: {hostname: redis.databases.svc.cluster.local, port: 6379, credentialsSecre
 				time.Sleep(delay)
 				_ = cmd.Process.Kill()
 				_ = cmd.Wait()
+				if _, err := os.Stat(out); err == nil {
+					for p := range treeOf(t, out) {
+						if strings.Contains(p, ".fleiogen-") {
+							midWrite++
+							break
+						}
+					}
+				}
 
 				if code, _, stderr := run("render", dir, "-o", out); code != ExitOK {
 					t.Fatalf("round %d: the render after the kill: exit %d\n%s", round, code, stderr)
