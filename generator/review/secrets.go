@@ -42,9 +42,13 @@ const Masked = "***"
 // (AWS_SECRET_ACCESS_KEY2, apiTokens, FERNET_KEYS; not REQUIRED_SECRET_0,
 // an index preflight gives a Secret's name) and for Django's
 // SECRET_KEY_FALLBACKS, but not for a key said to be public
-// (STRIPE_PUBLISHABLE_KEY, RECAPTCHA_SITE_KEY; PUBLIC_* already is not).
-// These are rules of generator.SecretSettingName (settingWords,
-// publicName), which validate uses and which are not exported.
+// (STRIPE_PUBLISHABLE_KEY, RECAPTCHA_SITE_KEY; PUBLIC_* already is not),
+// nor for a last word "key" without a word before it that makes it secret
+// (keyQualifiers: topologyKey, SORT_KEY are not credentials). These are
+// rules of generator.SecretSettingName (settingWords, publicName,
+// secretKeyQualifiers), which validate uses and which are not exported.
+// The texts validate judges, settings.py and the frontend configuration
+// files, are masked by generator.SecretSettingName itself (settingsTexts).
 func credentialName(name string) bool {
 	words := generator.SplitWords(strings.TrimLeft(name, "-"))
 	n := len(words)
@@ -63,6 +67,9 @@ func credentialName(name string) bool {
 			return false
 		}
 	}
+	if words[n-1] == "key" && (n == 1 || !keyQualifiers[words[n-2]]) {
+		return false // topologyKey, SORT_KEY, SOCIAL_AUTH_GITHUB_KEY
+	}
 	if generator.CredentialName(strings.Join(words, "_")) {
 		return true
 	}
@@ -73,6 +80,13 @@ func credentialName(name string) bool {
 	}
 	return false
 }
+
+// keyQualifiers make a last word "key" a credential, as in
+// generator.SecretSettingName: SECRET_KEY, AWS_SECRET_ACCESS_KEY,
+// MAILGUN_API_KEY, FLEIO_LICENSE_KEY, a signing or private key. Without one
+// a key is a name (topologyKey, SORT_KEY) or a public identifier
+// (SOCIAL_AUTH_GITHUB_KEY, an OAuth client id).
+var keyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true, "license": true, "fernet": true}
 
 // singularCredentialWords are credential words whose plural (an "s" more)
 // names a list of them.
@@ -132,7 +146,52 @@ var privateKey = regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?--
 // texts and JSON texts, arguments of credential flags, and private key
 // blocks.
 func maskCredentials(id fluxbuild.ObjectID, content map[string]any) []credential {
+	return maskObject(id, content, nameRule{name: credentialName})
+}
+
+// A nameRule tells which names hold credentials in a text or an object.
+type nameRule struct {
+	name func(string) bool
+	// texts are other rules for the texts at some paths of the object
+	// (a ConfigMap's settings files).
+	texts map[string]func(string) bool
+}
+
+// at is the rule for a text or value at path p.
+func (r nameRule) at(p string) nameRule {
+	if t := r.texts[p]; t != nil {
+		return nameRule{name: t}
+	}
+	return nameRule{name: r.name}
+}
+
+// settingsTexts are the texts of the settings ConfigMaps fleiogen renders,
+// by path, and the rule of generator.SecretSettingName, which validate
+// uses for them: settings.py (backend-settings) and the frontend's JSON
+// configuration files (frontend-settings, read by browsers). The review
+// does not flag what validation accepts as not secret there
+// (SOCIAL_AUTH_GOOGLE_OAUTH2_KEY, a frontend mapsApiKey).
+var settingsTexts = map[string]map[string]func(string) bool{
+	"-backend-settings": {
+		"data.settings": func(n string) bool { return generator.SecretSettingName(n, false) },
+	},
+	"-frontend-settings": {
+		"data.enduserConfigFile": func(n string) bool { return generator.SecretSettingName(n, true) },
+		"data.staffConfigFile":   func(n string) bool { return generator.SecretSettingName(n, true) },
+	},
+}
+
+// maskObject is maskCredentials with a rule for names.
+func maskObject(id fluxbuild.ObjectID, content map[string]any, rule nameRule) []credential {
 	var found []credential
+	rule.texts = nil
+	if id.Group == "" && id.Kind == "ConfigMap" {
+		for suffix, texts := range settingsTexts {
+			if strings.HasSuffix(id.Name, suffix) {
+				rule.texts = texts
+			}
+		}
+	}
 	if id.Group == "" && id.Kind == "Secret" {
 		for _, field := range []string{"data", "stringData"} {
 			data, _ := content[field].(map[string]any)
@@ -143,11 +202,11 @@ func maskCredentials(id fluxbuild.ObjectID, content map[string]any) []credential
 			}
 		}
 	}
-	walkMask(content, "", &found)
+	walkMask(content, "", &found, rule)
 	return found
 }
 
-func walkMask(v any, path string, found *[]credential) {
+func walkMask(v any, path string, found *[]credential, rule nameRule) {
 	switch t := v.(type) {
 	case map[string]any:
 		for _, k := range sortedKeys(t) {
@@ -155,35 +214,35 @@ func walkMask(v any, path string, found *[]credential) {
 			e := t[k]
 			if k == "env" {
 				if list, ok := e.([]any); ok {
-					maskEnv(list, path, found)
+					maskEnv(list, path, found, rule)
 					continue
 				}
 			}
-			if credentialName(k) && maskUnder(t, k, p, found) {
+			if rule.name(k) && maskUnder(t, k, p, found, rule.at(p)) {
 				continue
 			}
 			switch et := e.(type) {
 			case string:
-				t[k] = maskString(p, et, found)
+				t[k] = maskStringRule(p, et, found, rule.at(p))
 			case []any:
-				walkList(et, p, found)
+				walkList(et, p, found, rule)
 			default:
-				walkMask(e, p, found)
+				walkMask(e, p, found, rule)
 			}
 		}
 	case []any:
-		walkList(t, path, found)
+		walkList(t, path, found, rule)
 	}
 }
 
 // maskEnv masks the literal values of a container's env variables whose
 // names look like credentials.
-func maskEnv(list []any, path string, found *[]credential) {
+func maskEnv(list []any, path string, found *[]credential, rule nameRule) {
 	for _, item := range list {
 		m, _ := item.(map[string]any)
 		name, _ := m["name"].(string)
 		val, isString := m["value"].(string)
-		if isString && credentialName(name) && literalValue(val) {
+		if isString && rule.name(name) && literalValue(val) {
 			*found = append(*found, credential{Where: fmt.Sprintf("env %s (%s)", name, path), sum: sum(name + "=" + val)})
 			m["value"] = Masked
 		}
@@ -195,7 +254,7 @@ func maskEnv(list []any, path string, found *[]credential) {
 // care of the value; a mapping is left to the caller, which walks it key by
 // key (CACHES: {OPTIONS: {PASSWORD: ...}}, as generator.secretsInside
 // does), and so are true, false and null.
-func maskUnder(m map[string]any, k, p string, found *[]credential) bool {
+func maskUnder(m map[string]any, k, p string, found *[]credential, rule nameRule) bool {
 	switch t := m[k].(type) {
 	case string:
 		if !literalValue(t) || isKeyword(t) {
@@ -205,7 +264,7 @@ func maskUnder(m map[string]any, k, p string, found *[]credential) bool {
 			// A multi-line value may be a file with structure (a PEM
 			// block, an env file); mask what that finds, else all of it.
 			n := len(*found)
-			if masked := maskString(p, t, found); len(*found) > n {
+			if masked := maskStringRule(p, t, found, rule); len(*found) > n {
 				m[k] = masked
 				return true
 			}
@@ -215,7 +274,7 @@ func maskUnder(m map[string]any, k, p string, found *[]credential) bool {
 		return true
 	case []any:
 		var vals []string
-		maskScalars(t, p, &vals, found)
+		maskScalars(t, p, &vals, found, rule)
 		if len(vals) > 0 {
 			*found = append(*found, credential{Where: p, sum: sum(k + "=" + strings.Join(vals, "\x00"))})
 		}
@@ -233,7 +292,7 @@ func maskUnder(m map[string]any, k, p string, found *[]credential) bool {
 
 // maskScalars masks the literal strings and the numbers of a list under a
 // credential name, in nested lists too; mappings in it are walked.
-func maskScalars(list []any, p string, vals *[]string, found *[]credential) {
+func maskScalars(list []any, p string, vals *[]string, found *[]credential, rule nameRule) {
 	for i, e := range list {
 		switch t := e.(type) {
 		case string:
@@ -242,9 +301,9 @@ func maskScalars(list []any, p string, vals *[]string, found *[]credential) {
 				list[i] = Masked
 			}
 		case []any:
-			maskScalars(t, p+index(e, i), vals, found)
+			maskScalars(t, p+index(e, i), vals, found, rule)
 		case map[string]any:
-			walkMask(t, p+index(e, i), found)
+			walkMask(t, p+index(e, i), found, rule)
 		default:
 			if isNumber(t) {
 				*vals = append(*vals, fmt.Sprint(t))
@@ -257,23 +316,23 @@ func maskScalars(list []any, p string, vals *[]string, found *[]credential) {
 // walkList masks the elements of a list that is not under a credential
 // name: strings as texts, and the value that follows a credential flag
 // given as its own argument (args: [--db-password, VALUE]).
-func walkList(list []any, path string, found *[]credential) {
+func walkList(list []any, path string, found *[]credential, rule nameRule) {
 	for i, e := range list {
 		p := path + index(e, i)
 		switch t := e.(type) {
 		case string:
 			if i > 0 {
-				if flag, ok := list[i-1].(string); ok && credentialFlag(flag) && textLiteral(t) && !strings.HasPrefix(t, "-") {
+				if flag, ok := list[i-1].(string); ok && credentialFlag(flag, rule.name) && textLiteral(t) && !strings.HasPrefix(t, "-") {
 					*found = append(*found, credential{Where: fmt.Sprintf("%s (%s)", p, flag), sum: sum(flag + "=" + t)})
 					list[i] = Masked
 					continue
 				}
 			}
-			list[i] = maskString(p, t, found)
+			list[i] = maskStringRule(p, t, found, rule.at(p))
 		case []any:
-			walkList(t, p, found)
+			walkList(t, p, found, rule)
 		default:
-			walkMask(e, p, found)
+			walkMask(e, p, found, rule)
 		}
 	}
 }
@@ -282,17 +341,22 @@ var flagArg = regexp.MustCompile(`^--?[A-Za-z_][A-Za-z0-9_.\-]*$`)
 
 // credentialFlag reports whether an argument is a flag without a value
 // whose name looks like a credential: --db-password, -api-token.
-func credentialFlag(s string) bool {
-	return flagArg.MatchString(s) && credentialName(s)
+func credentialFlag(s string, name func(string) bool) bool {
+	return flagArg.MatchString(s) && name(s)
 }
 
 // maskString masks the secret material of a string found at path p,
 // reports it in found, and returns the masked string.
 func maskString(p, s string, found *[]credential) string {
-	if out, ok := maskJSON(p, s, found); ok {
+	return maskStringRule(p, s, found, nameRule{name: credentialName})
+}
+
+// maskStringRule is maskString with a rule for names.
+func maskStringRule(p, s string, found *[]credential, rule nameRule) string {
+	if out, ok := maskJSON(p, s, found, rule); ok {
 		return out
 	}
-	as := credentialAssignments(s)
+	as := textAssignments(s, rule.name)
 	multiline := strings.Contains(s, "\n")
 	for _, a := range as {
 		where := fmt.Sprintf("%s (%s)", p, a.Name)
@@ -357,7 +421,7 @@ func maskPrivateKeys(text string) string {
 // annotation is masked too), and writes the masked values back where they
 // were. It reports false when the text is not JSON, or has a key twice
 // (then the text scanner takes it).
-func maskJSON(p, s string, found *[]credential) (string, bool) {
+func maskJSON(p, s string, found *[]credential, rule nameRule) (string, bool) {
 	t := strings.TrimSpace(s)
 	if t == "" || (t[0] != '{' && t[0] != '[') || !json.Valid([]byte(t)) {
 		return "", false
@@ -369,9 +433,9 @@ func maskJSON(p, s string, found *[]credential) (string, bool) {
 	orig, masked := decodeJSON(s), decodeJSON(s)
 	var inner []credential
 	if m, ok := masked.(map[string]any); ok {
-		inner = maskCredentials(jsonObjectID(m), m)
+		inner = maskObject(jsonObjectID(m), m, rule)
 	} else {
-		walkMask(masked, "", &inner)
+		walkMask(masked, "", &inner, rule)
 	}
 	if len(inner) == 0 {
 		return s, true
@@ -430,11 +494,13 @@ func encodeJSON(v any) string {
 func jsonObjectID(m map[string]any) fluxbuild.ObjectID {
 	apiVersion, _ := m["apiVersion"].(string)
 	kind, _ := m["kind"].(string)
+	meta, _ := m["metadata"].(map[string]any)
+	name, _ := meta["name"].(string)
 	group, _, ok := strings.Cut(apiVersion, "/")
 	if !ok {
 		group = ""
 	}
-	return fluxbuild.ObjectID{Group: group, Kind: kind}
+	return fluxbuild.ObjectID{Group: group, Kind: kind, Name: name}
 }
 
 // jsonIndex records where each value of a valid JSON text is, by a path
@@ -602,18 +668,16 @@ func applySpans(s string, as []assignment) string {
 // credentialAssignments returns, in order, the places in text that assign
 // a literal to a credential-looking name.
 func credentialAssignments(text string) []assignment {
-	sc := &textScanner{s: text, skip: map[int]int{}}
+	return textAssignments(text, credentialName)
+}
+
+// textAssignments returns, in order, the places in text that assign a
+// literal to a name that name reports holds a credential.
+func textAssignments(text string, name func(string) bool) []assignment {
+	sc := newTextScanner(text, name)
 	sc.scan(0, len(text), 0)
-	line, at := 1, 0
 	for i := range sc.out {
-		// Offsets only grow: the scanner goes forward.
-		if off := sc.out[i].Line; off >= at {
-			line += strings.Count(text[at:off], "\n")
-			at = off
-		} else {
-			line, at = 1+strings.Count(text[:off], "\n"), off
-		}
-		sc.out[i].Line = line
+		sc.out[i].Line = 1 + sc.lineOf(sc.out[i].Line)
 	}
 	return sc.out
 }
@@ -644,8 +708,46 @@ const maxStringDepth = 4
 // a ?api_key= in a URL).
 type textScanner struct {
 	s    string
-	out  []assignment // Line holds the name's offset until credentialAssignments counts lines
-	skip map[int]int  // masked value spans, start to end: not scanned again
+	name func(string) bool // whether a name holds a credential
+	out  []assignment      // Line holds the name's offset until credentialAssignments counts lines
+	skip map[int]int       // masked value spans, start to end: not scanned again
+
+	// What the scanner has learnt, so that it never reads the same part
+	// of the text again for every name it meets (which made masking take
+	// time quadratic in the size of the text):
+	newlines []int                     // offsets of the text's line breaks
+	blank    map[int]int               // offset -> end of the blanks there
+	strFail  map[strKey][2]int         // a string scan that failed: from, to
+	lists    map[int]map[int]*listNode // limit -> bracket offset -> what literalList read
+	match    map[byte][]int32          // bracket -> offset of each open one's match, -1 if none
+}
+
+// strKey identifies a kind of string scan: its quote, triple or not, and
+// its limit.
+type strKey struct {
+	q      byte
+	triple bool
+	limit  int
+}
+
+func newTextScanner(text string, name func(string) bool) *textScanner {
+	sc := &textScanner{s: text, name: name, skip: map[int]int{}, blank: map[int]int{},
+		strFail: map[strKey][2]int{}, lists: map[int]map[int]*listNode{}, match: map[byte][]int32{}}
+	for i := 0; ; {
+		j := strings.IndexByte(text[i:], '\n')
+		if j < 0 {
+			break
+		}
+		sc.newlines = append(sc.newlines, i+j)
+		i += j + 1
+	}
+	return sc
+}
+
+// lineOf returns the 0-based line that offset i is on.
+func (sc *textScanner) lineOf(i int) int {
+	n, _ := slices.BinarySearch(sc.newlines, i)
+	return n
 }
 
 func isNameStart(c byte) bool {
@@ -679,18 +781,31 @@ func (sc *textScanner) nameEnd(i, limit int) int {
 
 // lineEnd returns the end of the line that i is on, at most limit.
 func (sc *textScanner) lineEnd(i, limit int) int {
-	if j := strings.IndexByte(sc.s[i:limit], '\n'); j >= 0 {
-		return i + j
+	if n := sc.lineOf(i); n < len(sc.newlines) && sc.newlines[n] < limit {
+		return sc.newlines[n]
 	}
 	return limit
 }
 
 // lineStart returns the start of the line that i is on, at least from.
 func (sc *textScanner) lineStart(i, from int) int {
-	if j := strings.LastIndexByte(sc.s[from:i], '\n'); j >= 0 {
-		return from + j + 1
+	if n := sc.lineOf(i); n > 0 && sc.newlines[n-1]+1 > from {
+		return sc.newlines[n-1] + 1
 	}
 	return from
+}
+
+// blankEnd returns the end of the spaces and tabs at i.
+func (sc *textScanner) blankEnd(i int) int {
+	if e, ok := sc.blank[i]; ok {
+		return e
+	}
+	e := i
+	for e < len(sc.s) && (sc.s[e] == ' ' || sc.s[e] == '\t') {
+		e++
+	}
+	sc.blank[i] = e
+	return e
 }
 
 // stringEnd returns the end of the quoted string at i (Python's triple
@@ -699,32 +814,45 @@ func (sc *textScanner) lineStart(i, from int) int {
 // -1 when it is not closed.
 func (sc *textScanner) stringEnd(i, limit int) int {
 	q := sc.s[i]
-	if i+2 < limit && sc.s[i+1] == q && sc.s[i+2] == q {
-		triple := strings.Repeat(string(q), 3)
-		for j := i + 3; j+3 <= limit; j++ {
-			if sc.s[j] == '\\' {
-				j++
-				continue
+	triple := i+2 < limit && sc.s[i+1] == q && sc.s[i+2] == q
+	// A scan for the same quote that failed from an earlier offset, past
+	// this one, fails from here too: this quote was escaped in it, so
+	// both read the same characters from here on.
+	key := strKey{q, triple, limit}
+	failed := false
+	if f, ok := sc.strFail[key]; ok && f[0] < i && i < f[1] {
+		failed = true
+	}
+	if triple {
+		if !failed {
+			for j := i + 3; j+3 <= limit; j++ {
+				if sc.s[j] == '\\' {
+					j++
+					continue
+				}
+				if sc.s[j] == q && sc.s[j+1] == q && sc.s[j+2] == q {
+					return j + 3
+				}
 			}
-			if sc.s[j:j+3] == triple {
-				return j + 3
-			}
+			sc.strFail[key] = [2]int{i, limit}
 		}
 		return -1
 	}
-	for j := i + 1; j < limit && sc.s[j] != '\n'; j++ {
-		switch sc.s[j] {
-		case '\\':
-			j++
-		case q:
-			return j + 1
-		}
-	}
-	if q == '\'' {
-		for j := i + 1; j < limit && sc.s[j] != '\n'; j++ {
-			if sc.s[j] == '\'' {
+	end := sc.lineEnd(i, limit)
+	if !failed {
+		for j := i + 1; j < end; j++ {
+			switch sc.s[j] {
+			case '\\':
+				j++
+			case q:
 				return j + 1
 			}
+		}
+		sc.strFail[key] = [2]int{i, end}
+	}
+	if q == '\'' {
+		if j := strings.IndexByte(sc.s[i+1:end], '\''); j >= 0 {
+			return i + 1 + j + 1
 		}
 	}
 	return -1
@@ -767,22 +895,8 @@ func (sc *textScanner) shellWordEnd(i, limit int) int {
 			}
 			i = j + 1
 		case c == '$' && i+1 < limit && (sc.s[i+1] == '(' || sc.s[i+1] == '{'):
-			open, close := sc.s[i+1], byte(')')
-			if open == '{' {
-				close = '}'
-			}
-			depth := 0
-			j := i + 1
-			for ; j < limit; j++ {
-				if sc.s[j] == open {
-					depth++
-				} else if sc.s[j] == close {
-					if depth--; depth == 0 {
-						break
-					}
-				}
-			}
-			if j >= limit {
+			j := sc.matching(i + 1)
+			if j < 0 || j >= limit {
 				return limit
 			}
 			i = j + 1
@@ -794,6 +908,35 @@ func (sc *textScanner) shellWordEnd(i, limit int) int {
 		return limit
 	}
 	return i
+}
+
+// matching returns the offset of the bracket that closes the ( or { at
+// i, counting only those brackets, or -1.
+func (sc *textScanner) matching(i int) int {
+	open := sc.s[i]
+	m, ok := sc.match[open]
+	if !ok {
+		close := byte(')')
+		if open == '{' {
+			close = '}'
+		}
+		m = make([]int32, len(sc.s))
+		var stack []int
+		for j := range len(sc.s) {
+			m[j] = -1
+			switch sc.s[j] {
+			case open:
+				stack = append(stack, j)
+			case close:
+				if n := len(stack); n > 0 {
+					m[stack[n-1]] = int32(j)
+					stack = stack[:n-1]
+				}
+			}
+		}
+		sc.match[open] = m
+	}
+	return int(m[i])
 }
 
 // lineValueEnd returns the end of a value that runs to the end of its
@@ -820,8 +963,17 @@ var anchorPrefix = regexp.MustCompile(`^[ \t]*(?:(?:export|readonly|local|typese
 // anchored reports whether the name at i starts its line (after
 // indentation, export, declare, a YAML list dash...).
 func (sc *textScanner) anchored(i, from int) bool {
-	return anchorPrefix.MatchString(sc.s[sc.lineStart(i, from):i])
+	ls := sc.blankEnd(sc.lineStart(i, from))
+	if ls > i {
+		return false // i is in a run of blanks: a name does not start there
+	}
+	// What anchorPrefix allows after the indentation is short.
+	return i-ls <= maxAnchorPrefix && anchorPrefix.MatchString(sc.s[ls:i])
 }
+
+// maxAnchorPrefix bounds what anchorPrefix is tried on: "declare" and a
+// few flags.
+const maxAnchorPrefix = 64
 
 // keywordArgument reports whether the name at i is a keyword argument of a
 // call: after ( or , on its line, or at the start of a line that follows
@@ -896,7 +1048,7 @@ func (sc *textScanner) scan(from, limit, depth int) {
 // assigns literal values to a credential name, it records them and returns
 // where scanning goes on.
 func (sc *textScanner) assign(start, end int, name string, quoted bool, from, limit int) (int, bool) {
-	if !credentialName(name) {
+	if !sc.name(name) {
 		return 0, false
 	}
 	flag := !quoted && strings.HasPrefix(name, "-")
@@ -1066,23 +1218,88 @@ func quotedMask(v string) string {
 // it returns the spans of its literal strings and numbers that are not in
 // a mapping.
 func (sc *textScanner) literalList(i, limit int) ([]span, bool) {
+	root := sc.readBrackets(i, limit)
+	if root.end < 0 {
+		return nil, false
+	}
 	var spans []span
-	var stack []byte
-	for j := i; j < limit; {
+	for todo := []*listNode{root}; len(todo) > 0; {
+		n := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		spans = append(spans, n.literals...)
+		todo = append(todo, n.lists...)
+	}
+	sort.Slice(spans, func(a, b int) bool { return spans[a].start < spans[b].start })
+	return spans, true
+}
+
+// A listNode is what literalList read of a list, tuple or mapping.
+type listNode struct {
+	end      int         // after its closing bracket; -1 if it is not all literals, or not closed
+	mapping  bool        // a {...}
+	literals []span      // of a list or tuple: its own literal strings and numbers
+	lists    []*listNode // of a list or tuple: the lists and tuples in it
+}
+
+// readBrackets reads the brackets at i and what they hold, as far as
+// limit. Each bracket is read once for a limit: a bracket in it that was
+// read before is not read again, and if it was not all literals, neither
+// is this one (it is in it, and the same text follows it).
+func (sc *textScanner) readBrackets(i, limit int) *listNode {
+	memo := sc.lists[limit]
+	if memo == nil {
+		memo = map[int]*listNode{}
+		sc.lists[limit] = memo
+	}
+	if n, ok := memo[i]; ok {
+		return n
+	}
+	var stack []*listNode
+	var opens []byte
+	open := func(j int) {
+		n := &listNode{end: -1, mapping: sc.s[j] == '{'}
+		memo[j] = n
+		if len(stack) > 0 && !n.mapping {
+			if top := stack[len(stack)-1]; !top.mapping {
+				top.lists = append(top.lists, n)
+			}
+		}
+		stack = append(stack, n)
+		opens = append(opens, sc.s[j])
+	}
+	literal := func(sp span) {
+		if top := stack[len(stack)-1]; !top.mapping {
+			top.literals = append(top.literals, sp)
+		}
+	}
+	root := i
+	open(i)
+	for j := i + 1; j < limit; {
 		c := sc.s[j]
 		switch {
 		case c == '[' || c == '(' || c == '{':
-			stack = append(stack, c)
+			if n, ok := memo[j]; ok {
+				if n.end < 0 {
+					return memo[root] // the stack's nodes stay unclosed: -1
+				}
+				if top := stack[len(stack)-1]; !top.mapping && !n.mapping {
+					top.lists = append(top.lists, n)
+				}
+				j = n.end
+				continue
+			}
+			open(j)
 			j++
 		case c == ']' || c == ')' || c == '}':
-			open := map[byte]byte{']': '[', ')': '(', '}': '{'}[c]
-			if len(stack) == 0 || stack[len(stack)-1] != open {
-				return nil, false
+			want := map[byte]byte{']': '[', ')': '(', '}': '{'}[c]
+			if opens[len(opens)-1] != want {
+				return memo[root]
 			}
-			stack = stack[:len(stack)-1]
 			j++
+			stack[len(stack)-1].end = j
+			stack, opens = stack[:len(stack)-1], opens[:len(opens)-1]
 			if len(stack) == 0 {
-				return spans, true
+				return memo[root]
 			}
 		case strings.IndexByte(" \t\r\n,:", c) >= 0:
 			j++
@@ -1092,11 +1309,10 @@ func (sc *textScanner) literalList(i, limit int) ([]span, bool) {
 			q := j + stringPrefix(sc.s, j, limit)
 			e := sc.stringEnd(q, limit)
 			if e < 0 {
-				return nil, false
+				return memo[root]
 			}
-			n := sc.quoteLen(q, e)
-			if bytes.IndexByte(stack, '{') < 0 && textLiteral(sc.s[q+n:e-n]) {
-				spans = append(spans, span{j, e, string(sc.s[q]) + Masked + string(sc.s[q])})
+			if n := sc.quoteLen(q, e); textLiteral(sc.s[q+n : e-n]) {
+				literal(span{j, e, string(sc.s[q]) + Masked + string(sc.s[q])})
 			}
 			j = e
 		case c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.':
@@ -1104,9 +1320,7 @@ func (sc *textScanner) literalList(i, limit int) ([]span, bool) {
 			for e < limit && (isWordChar(sc.s[e]) || strings.IndexByte(".+-", sc.s[e]) >= 0) {
 				e++
 			}
-			if bytes.IndexByte(stack, '{') < 0 {
-				spans = append(spans, span{j, e, Masked})
-			}
+			literal(span{j, e, Masked})
 			j = e
 		case isNameStart(c):
 			e := j
@@ -1117,11 +1331,11 @@ func (sc *textScanner) literalList(i, limit int) ([]span, bool) {
 			case "True", "False", "None", "true", "false", "null":
 				j = e
 			default:
-				return nil, false // code
+				return memo[root] // code
 			}
 		default:
-			return nil, false
+			return memo[root]
 		}
 	}
-	return nil, false
+	return memo[root]
 }
