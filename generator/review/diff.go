@@ -337,7 +337,13 @@ func newObjectDiff(base, head *fluxbuild.Object, change Change) *ObjectDiff {
 	if base != nil && head != nil {
 		od.Fields = changedFields(bc, hc, 8)
 	}
-	od.Diff = unifiedDiff(masked(o.ID, bc), masked(o.ID, hc))
+	mb, mh := masked(o.ID, bc), masked(o.ID, hc)
+	od.Diff = unifiedDiff(mb, mh)
+	if od.Diff == "" && base != nil && head != nil && len(od.Fields) > 0 {
+		// The change is inside masked values only: say so rather than
+		// show an empty diff, without showing them.
+		od.Diff = "# only masked (secret) values changed, in: " + strings.Join(od.Fields, ", ") + "\n"
+	}
 	return od
 }
 

@@ -125,3 +125,21 @@ func TestRemovedClusterPrunes(t *testing.T) {
 		t.Errorf("risks: %v", risks)
 	}
 }
+
+// TestOnlyMaskedValuesChanged: a change inside masked values only is shown
+// as such, never as an empty diff and never with the values.
+func TestOnlyMaskedValuesChanged(t *testing.T) {
+	obj := func(password string) *fluxbuild.Object {
+		return &fluxbuild.Object{
+			ID:         fluxbuild.ObjectID{Group: "apps", Kind: "Deployment", Namespace: "billing", Name: "x"},
+			APIVersion: "apps/v1",
+			Content: map[string]any{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": map[string]any{"name": "x", "namespace": "billing"},
+				"spec": map[string]any{"template": map[string]any{"spec": map[string]any{"containers": []any{
+					map[string]any{"name": "c", "env": []any{map[string]any{"name": "DB_PASSWORD", "value": password}}}}}}}},
+		}
+	}
+	od := newObjectDiff(obj("hunter2old"), obj("hunter2new"), Modified)
+	if !strings.Contains(od.Diff, "only masked (secret) values changed") || strings.Contains(od.Diff, "hunter2") {
+		t.Errorf("diff %q, fields %v", od.Diff, od.Fields)
+	}
+}
