@@ -30,7 +30,7 @@ const Masked = "***"
 //     decoded and masked as an object, and the masked values are written
 //     back in place, so that the rest of the text, and the diff, is as it
 //     was;
-//   - any other text (scanText): Python settings, shell scripts, env files,
+//   - any other text (maskText, through textScanner): Python settings, shell scripts, env files,
 //     YAML or INI files, JSON fragments, one argument.
 //
 // A value is masked whole, quotes and escapes included, so that no part of
