@@ -12,25 +12,31 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// TestReadmeFleetExampleValidates: the Fleet that README.md shows, with
-// every field, is valid next to the example's FleioDeployments, so a user
-// who starts from it starts from specs fleiogen accepts.
-func TestReadmeFleetExampleValidates(t *testing.T) {
+// readmeYAML is the ```yaml block of README.md that holds marker.
+func readmeYAML(t *testing.T, marker string) string {
+	t.Helper()
 	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(readme)
-	i := strings.Index(text, "kind: Fleet\n")
+	i := strings.Index(text, marker)
 	if i < 0 {
-		t.Fatal("README.md shows no Fleet")
+		t.Fatalf("README.md holds no %q", marker)
 	}
 	start := strings.LastIndex(text[:i], "```yaml\n")
 	end := strings.Index(text[i:], "```")
-	if start < 0 || end < 0 {
-		t.Fatal("README.md's Fleet is not in a ```yaml block")
+	if start < 0 || end < 0 || strings.Contains(text[start+len("```yaml\n"):i], "```") {
+		t.Fatalf("README.md's %q is not in a ```yaml block", marker)
 	}
-	fsys := fstest.MapFS{"fleet.yaml": {Data: []byte(text[start+len("```yaml\n") : i+end])}}
+	return text[start+len("```yaml\n") : i+end]
+}
+
+// TestReadmeFleetExampleValidates: the Fleet that README.md shows, with
+// every field, is valid next to the example's FleioDeployments, so a user
+// who starts from it starts from specs fleiogen accepts.
+func TestReadmeFleetExampleValidates(t *testing.T) {
+	fsys := fstest.MapFS{"fleet.yaml": {Data: []byte(readmeYAML(t, "kind: Fleet\n"))}}
 	for _, f := range []string{"billing/fleio.yaml", "hosting/fleio.yaml"} {
 		data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
 		if err != nil {
@@ -53,18 +59,7 @@ func TestReadmeFleetExampleValidates(t *testing.T) {
 // kustomize-controller and helm-controller the flags the text names, and
 // bootstrap's Kustomization its service account.
 func TestReadmeLockdownPatchBuilds(t *testing.T) {
-	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(readme)
-	i := strings.Index(text, "value: --no-cross-namespace-refs=true")
-	if i < 0 {
-		t.Fatal("README.md shows no lockdown patch")
-	}
-	start := strings.LastIndex(text[:i], "```yaml\n")
-	end := strings.Index(text[i:], "```")
-	kustomization := text[start+len("```yaml\n") : i+end]
+	kustomization := readmeYAML(t, "value: --no-cross-namespace-refs=true")
 	controller := func(name string) string {
 		return "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: " + name + ", namespace: flux-system}\n" +
 			"spec:\n  template:\n    spec:\n      containers:\n      - name: manager\n        image: " + name + "\n        args: [--watch-all-namespaces=true]\n"
