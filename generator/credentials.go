@@ -82,6 +82,10 @@ var secretWords = map[string]bool{
 // private key.
 var secretKeyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true, "license": true, "fernet": true}
 
+// SecretKeyQualifier reports whether word, right before a last word "key",
+// makes the key a secret (secret, private, access, api, license...).
+func SecretKeyQualifier(word string) bool { return secretKeyQualifiers[word] }
+
 // numberedWords are a name's words without a trailing number:
 // EMAIL_HOST_PASSWORD_2 and AWS_SECRET_ACCESS_KEY2 name the same kind of
 // secret as EMAIL_HOST_PASSWORD and AWS_SECRET_ACCESS_KEY.

@@ -44,9 +44,8 @@ const Masked = "***"
 // SECRET_KEY_FALLBACKS, but not for a key said to be public
 // (STRIPE_PUBLISHABLE_KEY, RECAPTCHA_SITE_KEY; PUBLIC_* already is not),
 // nor for a last word "key" without a word before it that makes it secret
-// (keyQualifiers: topologyKey, SORT_KEY are not credentials). These are
-// rules of generator.SecretSettingName (settingWords, publicName,
-// secretKeyQualifiers), which validate uses and which are not exported.
+// (generator.SecretKeyQualifier: topologyKey, SORT_KEY and
+// SOCIAL_AUTH_GITHUB_KEY, an OAuth client id, are not credentials).
 // The texts validate judges, settings.py and the frontend configuration
 // files, are masked by generator.SecretSettingName itself (settingsTexts).
 func credentialName(name string) bool {
@@ -67,7 +66,7 @@ func credentialName(name string) bool {
 			return false
 		}
 	}
-	if words[n-1] == "key" && (n == 1 || !keyQualifiers[words[n-2]]) {
+	if words[n-1] == "key" && (n == 1 || !generator.SecretKeyQualifier(words[n-2])) {
 		return false // topologyKey, SORT_KEY, SOCIAL_AUTH_GITHUB_KEY
 	}
 	if generator.CredentialName(strings.Join(words, "_")) {
@@ -80,13 +79,6 @@ func credentialName(name string) bool {
 	}
 	return false
 }
-
-// keyQualifiers make a last word "key" a credential, as in
-// generator.SecretSettingName: SECRET_KEY, AWS_SECRET_ACCESS_KEY,
-// MAILGUN_API_KEY, FLEIO_LICENSE_KEY, a signing or private key. Without one
-// a key is a name (topologyKey, SORT_KEY) or a public identifier
-// (SOCIAL_AUTH_GITHUB_KEY, an OAuth client id).
-var keyQualifiers = map[string]bool{"secret": true, "private": true, "access": true, "api": true, "signing": true, "encryption": true, "master": true, "auth": true, "license": true, "fernet": true}
 
 // singularCredentialWords are credential words whose plural (an "s" more)
 // names a list of them.
