@@ -194,10 +194,15 @@ func ClusterReadme(m *Model, c *ClusterModel) string {
 	b.WriteString("`flux bootstrap` owns `flux-system/`; everything else here is rendered by fleiogen from the specs.\n\n")
 	fmt.Fprintf(&b, "Bootstrap Flux on this cluster from branch `%s`, so that everything it applies, these files included, comes from that branch and a change reaches it only when merged there:\n\n", c.Branch)
 	// bootstrap pushes to the repository: it needs credentials with write
-	// access even where Flux then reads it anonymously.
+	// access even where Flux then reads it anonymously. Without
+	// --token-auth, flux bootstrap git turns an http(s) URL into ssh:// and
+	// makes a deploy key; an http:// URL also needs --allow-insecure-http.
 	auth := ` --private-key-file=<path/to/private.key>`
-	if !strings.HasPrefix(m.Repository.URL, "ssh://") {
-		auth = ` --username=git --password="$GIT_TOKEN"`
+	switch {
+	case strings.HasPrefix(m.Repository.URL, "http://"):
+		auth = ` --allow-insecure-http=true --token-auth=true --username=git --password="$GIT_TOKEN"`
+	case !strings.HasPrefix(m.Repository.URL, "ssh://"):
+		auth = ` --token-auth=true --username=git --password="$GIT_TOKEN"`
 	}
 	fmt.Fprintf(&b, "```sh\nflux bootstrap git --url=%s --branch=%s --path=clusters/%s%s\n```\n\n", m.Repository.URL, c.Branch, c.Name, auth)
 	b.WriteString("Then commit the multi-tenancy lockdown patches (fleiogen's README) to `flux-system/kustomization.yaml`: without them, a Kustomization added to a tenant namespace that names no service account runs with kustomize-controller's cluster-admin rights, and may read other namespaces' sources.\n\n")

@@ -312,13 +312,14 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 		valueEnv("REDIS_USER_FILE", file(d.Redis.Spec.CredentialsSecret, "username")),
 		valueEnv("REDIS_PASSWORD_FILE", file(d.Redis.Spec.CredentialsSecret, "password")),
 	}
-	// The keys every pod or Job reads; a Redis password may be empty (a
-	// Redis without authentication), but the key must be there.
+	// The keys every pod or Job reads; a password may be empty (an account
+	// or a Redis without one), but the key must be there.
 	checks := []struct {
 		secret, key string
 		emptyOK     bool
 	}{
 		{d.DB.Spec.CredentialsSecret, "username", false},
+		{d.DB.Spec.CredentialsSecret, "password", true},
 		{d.Redis.Spec.CredentialsSecret, "password", true},
 		{d.Spec.AdminCredentialsSecret, "username", false},
 		{d.Spec.AdminCredentialsSecret, "password", false},

@@ -864,6 +864,8 @@ func TestPreflightChecksEverySecretThePodsRead(t *testing.T) {
 				t.Fatalf("%s: %s/%s: the preflight Kustomization checks no Secret", name, d.Namespace, d.Name)
 			}
 			read := map[string]string{} // Secret -> where
+			keys := map[string]string{} // "Secret ns/name key k" -> where
+			preflightKeys := map[string]bool{}
 			for _, f := range tree.files {
 				if !strings.HasPrefix(f.Path, "components/fleio/"+d.Namespace+"/"+d.Name+"/") {
 					continue
@@ -888,6 +890,15 @@ func TestPreflightChecksEverySecretThePodsRead(t *testing.T) {
 						pod = obj.Spec.JobTemplate.Spec.Template.Spec
 					}
 					where := f.Path + " " + obj.Kind
+					if obj.Kind == "Job" && strings.Contains(f.Path, "/preflight/") {
+						for _, c := range pod.Containers {
+							for _, e := range c.Env {
+								if strings.HasPrefix(e.Name, "REQUIRED_SECRET_") && strings.HasSuffix(e.Name, "_FROM") {
+									preflightKeys[e.Value] = true
+								}
+							}
+						}
+					}
 					for _, s := range pod.ImagePullSecrets {
 						read[s.Name] = where + " imagePullSecrets"
 					}
@@ -900,6 +911,10 @@ func TestPreflightChecksEverySecretThePodsRead(t *testing.T) {
 						for _, e := range c.Env {
 							if r := e.ValueFrom; r != nil && r.SecretKeyRef != nil && (r.SecretKeyRef.Optional == nil || !*r.SecretKeyRef.Optional) {
 								read[r.SecretKeyRef.Name] = where + " env " + e.Name
+								if obj.Kind == "Job" && strings.Contains(f.Path, "/preflight/") {
+									continue
+								}
+								keys[fmt.Sprintf("Secret %s/%s key %s", d.Namespace, r.SecretKeyRef.Name, r.SecretKeyRef.Key)] = where + " env " + e.Name
 							}
 						}
 					}
@@ -911,6 +926,14 @@ func TestPreflightChecksEverySecretThePodsRead(t *testing.T) {
 			for _, s := range sortedKeys(read) {
 				if s != d.ObjectName("deployment-keys") && !checked[s] {
 					t.Errorf("%s: %s/%s: Secret %s is read by %s but not health-checked by preflight", name, d.Namespace, d.Name, s, read[s])
+				}
+			}
+			if len(preflightKeys) == 0 {
+				t.Fatalf("%s: %s/%s: the preflight Job checks no Secret key", name, d.Namespace, d.Name)
+			}
+			for _, k := range sortedKeys(keys) {
+				if !strings.Contains(k, "/"+d.ObjectName("deployment-keys")+" ") && !preflightKeys[k] {
+					t.Errorf("%s: %s/%s: %s is read by %s but the preflight Job does not check it", name, d.Namespace, d.Name, k, keys[k])
 				}
 			}
 		}
