@@ -219,6 +219,9 @@ func secretValue(s string) string {
 	return ""
 }
 
+// keyHolding is secretValue's reason for a mapping key.
+func keyHolding(why string) string { return "a key that is " + why }
+
 // secretFound is a secret inside a setting's value.
 type secretFound struct {
 	// Path is where, inside the value: ".default.OPTIONS.PASSWORD",
@@ -280,6 +283,12 @@ func secretsInside(raw json.RawMessage, browser bool) []secretFound {
 			}
 		case map[string]any:
 			for _, k := range sortedKeys(t) {
+				// A key is written to the file as a value is; its path
+				// would quote it, so the mapping's is given instead.
+				if why := secretValue(k); why != "" {
+					found = append(found, secretFound{Path: p, Value: keyHolding(why)})
+					continue
+				}
 				if secretSettingValue(k, browser, t[k]) {
 					found = append(found, secretFound{Path: p + "." + k})
 					continue

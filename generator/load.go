@@ -910,6 +910,9 @@ func (sc *schemaCheck) check(v any, t reflect.Type, p string) {
 			ft, ok := fields[k]
 			if !ok {
 				sc.problems = append(sc.problems, Problem{Field: joinPath(p, k), Message: fmt.Sprintf("unknown field (allowed: %s)", strings.Join(sortedKeys(fields), ", "))})
+				// encoding/json matches names case-insensitively: Key
+				// would decode into license.key, and be judged as it.
+				delete(m, k)
 				continue
 			}
 			sc.check(m[k], ft, joinPath(p, k))

@@ -3,7 +3,10 @@ package generator
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Problem is one thing wrong with the specs, located at a file, line and
@@ -15,20 +18,43 @@ type Problem struct {
 	Message string
 }
 
-// String formats the problem as "file:line: field: message".
+// String formats the problem as "file:line: field: message", on one line:
+// a character that is not printable (a newline, an escape sequence, a
+// bidirectional override), which a file name or a mapping key in the specs
+// may hold, is written as a Go escape (\n, \x1b, \u202e), so that no spec
+// can forge another problem's line or drive the terminal.
 func (p Problem) String() string {
 	var b strings.Builder
-	b.WriteString(p.File)
+	writePrintable(&b, p.File)
 	if p.Line > 0 {
 		fmt.Fprintf(&b, ":%d", p.Line)
 	}
 	b.WriteString(": ")
 	if p.Field != "" {
-		b.WriteString(p.Field)
+		writePrintable(&b, p.Field)
 		b.WriteString(": ")
 	}
-	b.WriteString(p.Message)
+	writePrintable(&b, p.Message)
 	return b.String()
+}
+
+// writePrintable writes s with every rune that unicode.IsPrint refuses
+// (other than a space), and every invalid byte, escaped as strconv.Quote
+// would.
+func writePrintable(b *strings.Builder, s string) {
+	for len(s) > 0 {
+		r, size := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && size == 1:
+			fmt.Fprintf(b, `\x%02x`, s[0])
+		case unicode.IsPrint(r) || r == ' ':
+			b.WriteString(s[:size])
+		default:
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		}
+		s = s[size:]
+	}
 }
 
 // Problems is every problem found in one run. It is an error whose message

@@ -122,13 +122,13 @@ func (r *renderer) deployment(d *Deployment) {
 	if d.Backups {
 		app = append(app, r.backupCronJob(d))
 	}
-	r.yaml(dir+"/app/base/app.yaml", app...)
-	r.kustomization(dir+"/app/base", &kusttypes.Kustomization{Resources: []string{"app.yaml"}})
+	r.yaml(dir+"/app/"+baseDir+"/app.yaml", app...)
+	r.kustomization(dir+"/app/"+baseDir, &kusttypes.Kustomization{Resources: []string{"app.yaml"}})
 	for _, env := range d.Environments {
 		edir := dir + "/app/" + env.Name
 		host := env.Host(d, clusterDomainVar)
 		r.yaml(edir+"/ingress.yaml", r.ingress(d, host), certificate(d, host))
-		k := &kusttypes.Kustomization{Resources: []string{"../base", "ingress.yaml"}}
+		k := &kusttypes.Kustomization{Resources: []string{"../" + baseDir, "ingress.yaml"}}
 		s := settings[env.Name]
 		for _, svc := range d.Services {
 			k.Patches = append(k.Patches, r.patch(workloadPatch(d, env, svc, s)))
@@ -626,6 +626,11 @@ func (r *renderer) backupCronJob(d *Deployment) *batchv1.CronJob {
 		},
 	}
 }
+
+// baseDir is the app stage's directory of what every environment shares;
+// each environment's overlay is its sibling, so no environment may take
+// its name.
+const baseDir = "base"
 
 // escapeVars protects every "$" in user-supplied text from Flux's
 // post-build substitution: kustomize-controller turns "$$" back into "$".

@@ -82,7 +82,7 @@ const namespaceTooLong = "%q is too long: at most %d characters, so that the Kus
 var (
 	versionRe     = regexp.MustCompile(`^(\d{4})\.(\d{2})\.(\d+)$`)
 	settingNameRe = regexp.MustCompile(`^[A-Z][A-Z0-9_]*$`)
-	dbNameRe      = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+	dbNameRe      = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 	digitsRe      = regexp.MustCompile(`^[0-9]+$`)
 	licenseUUIDRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 	// imageRe is a container image reference: registry[:port]/path[:tag][@digest].
@@ -244,7 +244,7 @@ func (v *validator) validate() *Model {
 		v.port(db, "spec.port", db.Spec.Port)
 		v.secretName(db, "spec.credentialsSecret", db.Spec.CredentialsSecret, true)
 		if !dbNameRe.MatchString(db.Spec.DatabaseName) {
-			v.at(db, "spec.databaseName", "%q is not a valid MariaDB database name (1 to 64 letters, digits or _)", db.Spec.DatabaseName)
+			v.at(db, "spec.databaseName", "%q is not a valid MariaDB database name (1 to 64 letters, digits, _ or -)", db.Spec.DatabaseName)
 		}
 	}
 	redises := map[[2]string]*FleioRedisConnection{}
@@ -479,10 +479,17 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 	if len(f.Spec.Environments) == 0 {
 		v.at(f, "spec.environments", "required: at least one environment (such as staging and production)")
 	}
+	refused := map[string]bool{} // environments reported by name: a cluster naming one is not reported again
 	for i, e := range f.Spec.Environments {
 		p := fmt.Sprintf("spec.environments[%d]", i)
 		if errs := validation.IsDNS1123Label(e.Name); len(errs) > 0 {
 			v.at(f, p+".name", "%q is not a valid environment name (a DNS label: it names overlay directories)", e.Name)
+			refused[e.Name] = true
+			continue
+		}
+		if e.Name == baseDir {
+			v.at(f, p+".name", "%q is reserved: each deployment's app/%s/ holds what every environment shares, beside an overlay app/<environment>/ per environment", e.Name, baseDir)
+			refused[e.Name] = true
 			continue
 		}
 		v.retyped(f, p+".name", e.Name)
@@ -506,7 +513,7 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		}
 		clusterNames[c.Name] = true
 		env := m.Environments[c.Environment]
-		if env == nil && !v.specs.SourceOf(f).lostAt("spec.environments") {
+		if env == nil && !refused[c.Environment] && !v.specs.SourceOf(f).lostAt("spec.environments") {
 			v.at(f, p+".environment", "environment %q is not defined in spec.environments (defined: %s)", c.Environment, strings.Join(sortedKeys(m.Environments), ", "))
 		}
 		if !validBranch(c.Branch) {
@@ -920,6 +927,8 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			for _, k := range sortedKeys(set) {
 				if k == "" {
 					bad("spec.frontendSettings."+side, "empty key")
+				} else if why := secretValue(k); why != "" {
+					bad("spec.frontendSettings."+side, "%s", secretMessage(secretFound{Value: keyHolding(why)}, frontendSecretWhy))
 				} else if what, ok := managedFrontendKeys[k]; ok {
 					bad("spec.frontendSettings."+side+"."+k, "set by fleiogen (%s); it cannot be overridden", what)
 				} else if secretSettingValue(k, true, rawValue(set[k])) {

@@ -98,6 +98,10 @@ func TestValidSpecsPass(t *testing.T) {
 	if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling}); err != nil {
 		t.Fatalf("valid specs refused:\n%v", err)
 	}
+	// A database name may hold a hyphen: Django quotes it.
+	if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": edit(t, validBilling, "databaseName: fleio", "databaseName: fleio-billing")}); err != nil {
+		t.Errorf("databaseName fleio-billing refused:\n%v", err)
+	}
 	// Empty documents are skipped, as kubectl skips them.
 	for _, tail := range []string{"---\n", "---\n# a comment\n", "---\nnull\n", "--- ~\n"} {
 		if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling + tail}); err != nil {
@@ -144,6 +148,29 @@ func TestBadSpecs(t *testing.T) {
 			name:    "inline license key says how to move it",
 			billing: edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    key: SECRET-LICENSE\n"),
 			want:    []string{`specs/billing.yaml:31: spec.license.key: an inline license key would be committed to git`, `kubectl create secret generic fleio-cloud-license -n billing --from-literal=key=<license key>`},
+		},
+		{
+			name:    "a database name MariaDB would need quoted beyond a hyphen",
+			billing: edit(t, validBilling, "databaseName: fleio", "databaseName: \"fleio.billing\""),
+			want:    []string{`specs/billing.yaml:10: spec.databaseName: "fleio.billing" is not a valid MariaDB database name (1 to 64 letters, digits, _ or -)`},
+		},
+		{
+			name:   "an environment named base would be the app stage's shared directory",
+			fleet:  strings.ReplaceAll(validFleet, "staging", "base"),
+			want:   []string{`specs/fleet.yaml:15: spec.environments[0].name: "base" is reserved`},
+			absent: []string{"not defined"},
+		},
+		{
+			name:   "a cluster naming an environment refused for its name is not reported again",
+			fleet:  strings.ReplaceAll(validFleet, "staging", "Staging"),
+			want:   []string{`spec.environments[0].name: "Staging" is not a valid environment name`},
+			absent: []string{"not defined"},
+		},
+		{
+			name:    "a field spelled in another case is unknown, and not read as the field",
+			billing: edit(t, edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    Key: ABCD\n"), "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  Domain: -bad-\n"),
+			want:    []string{`specs/billing.yaml:31: spec.license.Key: unknown field`, `specs/billing.yaml:36: spec.Domain: unknown field`},
+			absent:  []string{"spec.license.key:", "inline license key", "-bad-"},
 		},
 		{
 			name:    "a numeric inline license key is refused as any other, and not quoted",
@@ -1330,6 +1357,74 @@ func TestWholeBytes(t *testing.T) {
 	for q, want := range map[string]bool{"1": true, "5Gi": true, "1.5Gi": true, "9Pi": true, "1Ei": true, "7Ei": true, "1.5": false, "500m": false, "100m": false, "1.1Ki": false} {
 		if got := wholeBytes(resource.MustParse(q)); got != want {
 			t.Errorf("wholeBytes(%s) = %v, want %v", q, got, want)
+		}
+	}
+}
+
+// TestSecretsInMappingKeys: a mapping key is written into the settings
+// files as a value is, so a key that is a secret is refused as a value
+// would be, and the problem names the mapping, never the key.
+func TestSecretsInMappingKeys(t *testing.T) {
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n"+
+		"  settings:\n"+
+		"    MAIL_ROUTES: {\"smtp://mailer:hunter2@smtp.example.com:587\": default}\n"+
+		"    HOOKS: [{\"sk_live_51Habcdef\": stripe}]\n"+
+		"    PLAIN: {\"https://docs.example.com/a@b\": 1}\n"+
+		"  frontendSettings:\n"+
+		"    enduser:\n"+
+		"      endpoints: {\"https://admin:hunter2@api.example.com\": 1}\n"+
+		"      \"https://root:hunter2@top.example.com\": 1\n", 1)
+	err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": billing})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, w := range []string{
+		"specs/billing.yaml:33: spec.settings.MAIL_ROUTES: holds a key that is a URL with a password",
+		"specs/billing.yaml:34: spec.settings.HOOKS[0]: holds a key that is a Stripe secret key",
+		"specs/billing.yaml:38: spec.frontendSettings.enduser.endpoints: holds a key that is a URL with a password",
+		"specs/billing.yaml:37: spec.frontendSettings.enduser: holds a key that is a URL with a password",
+	} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
+		}
+	}
+	for _, a := range []string{"hunter2", "sk_live_51", "PLAIN"} {
+		if strings.Contains(err.Error(), a) {
+			t.Errorf("%s in the problems:\n%v", a, err)
+		}
+	}
+}
+
+// TestProblemsStayOnTheirLine: a mapping key or file name that holds a
+// newline, an escape sequence or a bidirectional override is written
+// escaped, so that each problem is one line and none drives the terminal.
+func TestProblemsStayOnTheirLine(t *testing.T) {
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n"+
+		"  settings:\n"+
+		"    \"\\e[2J\\e[31mOWNED\\nspecs/billing.yaml:1: fake\": 1\n"+
+		"    \"A\\u202eB\": 2\n", 1)
+	err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": billing, "bad\nname.yaml": "kind: [\n"})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	ps, ok := err.(Problems)
+	if !ok {
+		t.Fatalf("%T, want Problems", err)
+	}
+	lines := strings.Split(err.Error(), "\n")
+	if len(lines) != len(ps) {
+		t.Errorf("%d problems on %d lines:\n%v", len(ps), len(lines), err)
+	}
+	for _, l := range lines {
+		for _, r := range l {
+			if r == 0x1b || r == 0x202e || r < 0x20 {
+				t.Errorf("unescaped %U in %q", r, l)
+			}
+		}
+	}
+	for _, w := range []string{`spec.settings.\x1b[2J\x1b[31mOWNED\nspecs/billing.yaml:1: fake: not a Django setting name`, `spec.settings.A\u202eB: not a Django setting name`, `specs/bad\nname.yaml:1: `} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("missing %q in:\n%v", w, err)
 		}
 	}
 }
