@@ -325,15 +325,6 @@ func redactUserinfo(raw string) string {
 	return raw[:i+3] + "<credentials>" + rest[at:]
 }
 
-// atoiOr returns s as an int, or def when it is not one (or too large).
-func atoiOr(s string, def int) int {
-	n, err := strconv.Atoi(s)
-	if err != nil {
-		return def
-	}
-	return n
-}
-
 // storeUser is the first deployment that uses a database or a Redis
 // database, and the connection it uses it through.
 type storeUser struct {
@@ -429,8 +420,8 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		v.at(f, "spec.repository.url", "%q: write the scheme in lower case (%s://): the GitRepository's URL pattern is case-sensitive", shown, u.Scheme)
 	case err != nil || u.Host == "" || !repoSchemeRe.MatchString(raw):
 		v.at(f, "spec.repository.url", "%q is not a Git URL Flux accepts (https://host/path or ssh://git@host/path)", shown)
-	case u.Port() != "" && len(validation.IsValidPortNum(atoiOr(u.Port(), 0))) > 0:
-		v.at(f, "spec.repository.url", "%q: port %s is not a valid port (1 to 65535)", shown, u.Port())
+	case hostPortProblem(u.Host) != "":
+		v.at(f, "spec.repository.url", "%q: %s", shown, hostPortProblem(u.Host))
 	case u.User != nil && (u.Scheme != "ssh" || func() bool { _, set := u.User.Password(); return set }()):
 		v.at(f, "spec.repository.url", "credentials in the URL would be written to git in every tenant's GitRepository; remove them and put them in the Secret spec.repository.secretRef names (flux create secret git)")
 	case u.RawQuery != "" || u.Fragment != "":
@@ -450,6 +441,8 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 			shown = "<credentials>" + r[at:] // user:password@host: never echoed
 		}
 		v.at(f, "spec.images.registry", "%q is not a registry host with an optional path", shown)
+	} else if why := registryProblem(r + "/x"); r != "" && why != "" {
+		v.at(f, "spec.images.registry", "%q: %s", r, why)
 	}
 	m.Registry = strings.TrimSuffix(m.Registry, "/")
 	v.secretName(f, "spec.images.pullSecret", f.Spec.Images.PullSecret, false)
@@ -684,10 +677,12 @@ func (v *validator) environment(f *Fleet, p string, e Environment) *EnvModel {
 	default:
 		v.at(f, p+".issuer", "%q is not an issuer kind (allowed: %s, %s)", e.Issuer, IssuerACME, IssuerSelfSigned)
 	}
-	if u, err := url.Parse(env.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" {
+	if u, err := url.Parse(env.ACMEServer); err != nil || u.Scheme != "https" || u.Host == "" || strings.ContainsFunc(env.ACMEServer, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }) {
 		v.at(f, p+".acme.server", "%q is not an https URL of an ACME directory", redactUserinfo(env.ACMEServer))
 	} else if u.User != nil {
 		v.at(f, p+".acme.server", "holds credentials (user@ or user:password@): it is written to git, in each ClusterIssuer; an ACME directory URL has none")
+	} else if why := hostPortProblem(u.Host); why != "" {
+		v.at(f, p+".acme.server", "%q: %s", env.ACMEServer, why)
 	}
 	if e.ACME.Email != "" {
 		if a, err := mail.ParseAddress(e.ACME.Email); err != nil || a.Address != e.ACME.Email {
@@ -881,6 +876,8 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			}
 			if o.ImagePath != "" && !imageRe.MatchString(o.ImagePath) {
 				bad(p+".imagePath", "%q is not a valid image reference (registry/path[:tag][@sha256:digest])", o.ImagePath)
+			} else if why := registryProblem(o.ImagePath); why != "" {
+				bad(p+".imagePath", "%q: %s", o.ImagePath, why)
 			} else if y, mo, ok := imageRelease(o.ImagePath); ok && versionOK && (y != d.Release.Year || mo != d.Release.Month) {
 				jobs := ""
 				if svc == "backend" {
@@ -1283,6 +1280,49 @@ func isLocalHost(host string) bool {
 		}
 	}
 	return false
+}
+
+// hostPortProblem says what is wrong with the host[:port] of a URL or of
+// an image reference's registry, or "": the host is a DNS name (RFC 1123,
+// in any case) or an IP address (IPv6 in brackets), and the port, when
+// there is one, 1 to 65535.
+func hostPortProblem(hostport string) string {
+	host, port := hostport, ""
+	if h, p, err := net.SplitHostPort(hostport); err == nil {
+		host, port = h, p
+	} else if len(hostport) > 1 && hostport[0] == '[' && hostport[len(hostport)-1] == ']' {
+		host = hostport[1 : len(hostport)-1]
+	}
+	if port != "" || strings.HasSuffix(hostport, ":") {
+		if port == "" {
+			return "the port after the : is empty"
+		}
+		if n, err := strconv.Atoi(port); err != nil || len(validation.IsValidPortNum(n)) > 0 {
+			return fmt.Sprintf("port %s is not a valid port (1 to 65535)", port)
+		}
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		if ip.To4() == nil && !strings.HasPrefix(hostport, "[") {
+			return fmt.Sprintf("the IPv6 address %s must be written in brackets ([%s])", host, host)
+		}
+		return ""
+	}
+	if len(validation.IsDNS1123Subdomain(strings.ToLower(host))) > 0 {
+		return fmt.Sprintf("%q is not a valid host name or IP address", host)
+	}
+	return ""
+}
+
+// registryProblem says what is wrong with the registry host[:port] an
+// image reference names, as Docker reads it (its first component when
+// that holds a "." or a ":" or is localhost; else it names none, and
+// means Docker Hub), or "".
+func registryProblem(ref string) string {
+	first, _, found := strings.Cut(ref, "/")
+	if !found || !(strings.ContainsAny(first, ".:") || first == "localhost") {
+		return ""
+	}
+	return hostPortProblem(first)
 }
 
 func (v *validator) host(obj any, field, h string) {

@@ -356,6 +356,28 @@ func TestBadSpecs(t *testing.T) {
 			want:  []string{`specs/fleet.yaml:7: spec.repository.url: "https://git.example.com:0/fleet.git": port 0 is not a valid port (1 to 65535)`},
 		},
 		{
+			name:  "a host name with an empty label in the repository URL",
+			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "https://git..example.com/fleet.git"),
+			want:  []string{`specs/fleet.yaml:7: spec.repository.url: "https://git..example.com/fleet.git": "git..example.com" is not a valid host name or IP address`},
+		},
+		{
+			name: "ports and hosts of the ACME server, the registry and image overrides",
+			fleet: edit(t, edit(t, validFleet, "        email: ops@example.com\n", "        email: ops@example.com\n        server: https://acme.example.com:99999/dir\n"),
+				"  clusters:\n", "  images:\n    registry: hub.fleio.com:0\n  clusters:\n"),
+			billing: validBilling + "  advanced:\n    deploymentsOverrides:\n      backend:\n        imagePath: registry_x.example.net:5000/mirror/fleio_backend-2025-06:1\n      web:\n        imagePath: \"registry.example.net:/mirror/fleio_web-2025-06:1\"\n",
+			want: []string{
+				`specs/fleet.yaml:9: spec.images.registry: "hub.fleio.com:0": port 0 is not a valid port (1 to 65535)`,
+				`spec.environments[0].acme.server: "https://acme.example.com:99999/dir": port 99999 is not a valid port (1 to 65535)`,
+				`spec.advanced.deploymentsOverrides.backend.imagePath: "registry_x.example.net:5000/mirror/fleio_backend-2025-06:1": "registry_x.example.net" is not a valid host name or IP address`,
+				`spec.advanced.deploymentsOverrides.web.imagePath: "registry.example.net:/mirror/fleio_web-2025-06:1"`,
+			},
+		},
+		{
+			name:  "an ACME server whose host is not a host name, or with a space",
+			fleet: edit(t, validFleet, "        email: ops@example.com\n", "        email: ops@example.com\n        server: \"https://-bad-/d ir\"\n"),
+			want:  []string{`spec.environments[0].acme.server: "https://-bad-/d ir" is not an https URL of an ACME directory`},
+		},
+		{
 			name:  "a port over 65535 in the repository URL",
 			fleet: edit(t, validFleet, "https://git.example.com/fleet.git", "ssh://git@git.example.com:99999/fleet.git"),
 			want:  []string{`spec.repository.url: "ssh://git@git.example.com:99999/fleet.git": port 99999 is not a valid port (1 to 65535)`},
