@@ -654,7 +654,7 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 			s.whole = true
 		}
 	}
-	raw, err := json.Marshal(value)
+	raw, err := json.Marshal(floatsAsText(value))
 	if err != nil {
 		s.whole = true
 		report("", "cannot encode document: %v", err)
@@ -816,20 +816,37 @@ func nodeToValue(n *yaml.Node, p string, src *Source, budget *int, depth int) (a
 		case "!!int":
 			var i int64
 			if err := n.Decode(&i); err != nil {
+				if bigIntRe.MatchString(n.Value) {
+					// Past int64 but within uint64 (the YAML reader's
+					// integers), or tagged !!int: kept digit for digit,
+					// as Python's integers hold it.
+					return bigInt(n.Value), nil
+				}
 				return nil, Problems{{Field: p, Message: fmt.Sprintf("%q is not a valid integer", n.Value)}}
 			}
 			return i, nil
 		case "!!float":
-			if bigIntRe.MatchString(n.Value) {
-				// An integer past int64, which the YAML reader resolves as
-				// a float (1.2345678901234568e+29): kept digit for digit,
-				// as Python's integers hold it.
-				return json.Number(strings.TrimPrefix(n.Value, "+")), nil
+			if n.Style&yaml.TaggedStyle == 0 && bigIntRe.MatchString(n.Value) {
+				// An integer past uint64, which the YAML reader resolves
+				// as a float (1.2345678901234568e+29): kept digit for
+				// digit, as Python's integers hold it. (!!float 3 is a
+				// float, as written.)
+				return bigInt(n.Value), nil
 			}
 			var f float64
-			if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			err := n.Decode(&f)
+			if err != nil && floatRe.MatchString(n.Value) {
+				// !!float 12345678901234567890, which the YAML reader
+				// reads as a uint64 and then refuses as a float.
+				f, err = strconv.ParseFloat(n.Value, 64)
+			}
+			if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				// .inf and .nan too: neither JSON nor a Python literal
+				// has them.
 				return nil, Problems{{Field: p, Message: fmt.Sprintf("%q is not a finite number", n.Value)}}
 			}
+			// A float64 until the document is decoded, where floatsAsText
+			// writes it so that it stays a float.
 			return f, nil
 		case "!!str", "!!timestamp":
 			if n.Style == 0 && floatRe.MatchString(n.Value) {
@@ -851,6 +868,62 @@ var (
 	bigIntRe = regexp.MustCompile(`^[-+]?[0-9]+$`)
 	floatRe  = regexp.MustCompile(`^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`)
 )
+
+// bigInt is a decimal integer (bigIntRe) as a JSON number: without a
+// plus sign or leading zeros, which JSON does not allow.
+func bigInt(s string) json.Number {
+	sign := ""
+	switch s[0] {
+	case '-':
+		sign = "-"
+		fallthrough
+	case '+':
+		s = s[1:]
+	}
+	if t := strings.TrimLeft(s, "0"); t != "" {
+		s = t
+	} else {
+		s = "0"
+	}
+	return json.Number(sign + s)
+}
+
+// floatsAsText replaces the floats of a decoded document (float64, see
+// nodeToValue) by their floatText, in place, and returns it. encoding/json
+// would write 1.0 as 1 and 12345678901234567890.5 as 12345678901234567000,
+// which a setting (kept as raw JSON) would then carry into settings.py as
+// Python integers.
+func floatsAsText(v any) any {
+	switch t := v.(type) {
+	case float64:
+		return json.Number(floatText(t))
+	case map[string]any:
+		for k, e := range t {
+			t[k] = floatsAsText(e)
+		}
+	case []any:
+		for i, e := range t {
+			t[i] = floatsAsText(e)
+		}
+	}
+	return v
+}
+
+// floatText writes a finite f as Python's repr does: the shortest digits
+// that read back as f, with an exponent below 1e-4 and from 1e16 on
+// (1e-05, 1.2345678901234567e+19), else with a decimal point (1.0, -0.0,
+// 1000000000000000.0). Python reads it as that float, never as an int,
+// and it is a JSON number too.
+func floatText(f float64) string {
+	if a := math.Abs(f); a != 0 && (a < 1e-4 || a >= 1e16) {
+		return strconv.FormatFloat(f, 'e', -1, 64)
+	}
+	s := strconv.FormatFloat(f, 'f', -1, 64)
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
 
 func joinPath(p, k string) string {
 	if p == "" {

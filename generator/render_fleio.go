@@ -701,7 +701,13 @@ func frontendConfig(origin, side string, extra map[string]json.RawMessage) (stri
 	for k, raw := range extra {
 		var v any
 		dec := json.NewDecoder(bytes.NewReader(raw))
-		dec.UseNumber() // numbers as written: no float64 rounding
+		// Numbers as loaded: no float64 rounding, and a float keeps the
+		// text settings.py gets (1.0, 1.2345678901234567e+19, see
+		// floatText). JSON has one number type, and JavaScript reads 1.0
+		// as 1, but the text stays what the spec wrote (a float, not an
+		// integer) for readers that tell them apart, such as Python's
+		// json module, and the two settings files agree.
+		dec.UseNumber()
 		if err := dec.Decode(&v); err != nil {
 			return "", err
 		}
@@ -782,7 +788,9 @@ func escapeJSONStrings(v any) any {
 
 // pythonLiteral renders a JSON value as a Python literal: strings quoted and
 // escaped (every character that is not plainRune too), true/false/null as
-// True/False/None, objects with sorted keys.
+// True/False/None, objects with sorted keys, numbers as written (which
+// Python reads as the same int or float: Load writes floats with a decimal
+// point or an exponent, see floatText).
 func pythonLiteral(raw json.RawMessage) (string, error) {
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(raw))

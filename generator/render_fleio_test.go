@@ -1,8 +1,11 @@
 package generator
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -448,6 +451,194 @@ func TestBigIntegerSettings(t *testing.T) {
 	for _, want := range []string{"A_BIG = 123456789012345678901234567890", "A_NEG = -98765432109876543210", `"big": 123456789012345678901234567890`} {
 		if !strings.Contains(config, want) {
 			t.Errorf("config lacks %s:\n%s", want, config)
+		}
+	}
+}
+
+// floatSettingCases are settings written in YAML and the Python literal
+// each must become: floats stay floats (Python's repr of the same value),
+// integers stay integers digit for digit, however large.
+var floatSettingCases = []struct{ name, yaml, python string }{
+	{"F_ONE", "1.0", "1.0"},
+	{"F_HALF", "1.5", "1.5"},
+	{"F_NEG_ZERO", "-0.0", "-0.0"},
+	{"F_EXP", "1e3", "1000.0"},
+	{"F_SMALL", "0.0001", "0.0001"},
+	{"F_TINY", "0.00001", "1e-05"},
+	{"F_E15", "1e15", "1000000000000000.0"},
+	{"F_E16", "1e16", "1e+16"},
+	{"F_AVOGADRO", "6.02e23", "6.02e+23"},
+	{"F_BIG", "12345678901234567890.5", "1.2345678901234567e+19"},
+	{"F_DOT", ".5", "0.5"},
+	{"F_TAGGED", "!!float 3", "3.0"},
+	{"F_TAGGED_BIG", "!!float 12345678901234567890", "1.2345678901234567e+19"},
+	{"F_NESTED", "[1.0, {a: -2.0, b: 3}]", "[1.0, {'a': -2.0, 'b': 3}]"},
+	{"I_SMALL", "3", "3"},
+	{"I_NEG_ZERO", "-0", "0"},
+	{"I_BIG", "12345678901234567890", "12345678901234567890"},
+	{"I_NEG_BIG", "-98765432109876543210", "-98765432109876543210"},
+	{"I_PADDED", "+0012345678901234567890123", "12345678901234567890123"},
+	{"I_TAGGED", "!!int 123456789012345678901234567890", "123456789012345678901234567890"},
+	{"S_QUOTED", `"1.0"`, "'1.0'"},
+}
+
+// TestFloatSettings: a float setting is written as a Python float (it used
+// to be an int: 1.0 as 1, 12345678901234567890.5 as 12345678901234567000,
+// !!float 3 as 3), and an integer as an int; checked in the text, and by
+// python3 (when installed) for the type and value after Flux's
+// substitution. The frontend files keep the same number text.
+func TestFloatSettings(t *testing.T) {
+	var settings, frontend strings.Builder
+	for _, c := range floatSettingCases {
+		fmt.Fprintf(&settings, "    %s: %s\n", c.name, c.yaml)
+		fmt.Fprintf(&frontend, "      %s: %s\n", c.name, c.yaml)
+	}
+	billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n"+settings.String()+"  frontendSettings:\n    enduser:\n"+frontend.String(), 1)
+	dir := t.TempDir()
+	for name, data := range map[string]string{"fleet.yaml": validFleet, "billing.yaml": billing} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, files := renderDir(t, dir)
+	cms := fluxConfigMaps(t, files, "/components/fleio/billing/cloud/config/staging", varsOf(m.Clusters[0]))
+	backend := cms["fleio-cloud-backend-settings"].Data["settings"]
+	var enduser map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(cms["fleio-cloud-frontend-settings"].Data["enduserConfigFile"]), &enduser); err != nil {
+		t.Fatalf("enduserConfigFile: %v", err)
+	}
+	for _, c := range floatSettingCases {
+		if want := c.name + " = " + c.python + "\n"; !strings.Contains(backend, want) {
+			t.Errorf("settings.py lacks %q", want)
+		}
+		// JSON has one number type: the frontend gets the same text as
+		// Python, which is valid JSON.
+		want := strings.NewReplacer("'", `"`, ", ", ",", ": ", ":").Replace(c.python)
+		var compact bytes.Buffer
+		if raw, ok := enduser[c.name]; !ok {
+			t.Errorf("enduserConfigFile lacks %s", c.name)
+		} else if err := json.Compact(&compact, raw); err != nil || compact.String() != want {
+			t.Errorf("enduserConfigFile: %s is %s, want %s", c.name, raw, want)
+		}
+	}
+	if t.Failed() {
+		t.Logf("settings.py:\n%s", backend)
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed: settings.py is not evaluated")
+	}
+	// Python's own reading: the type and repr of every F_, I_ and S_
+	// setting, which for a float is the text written.
+	file := filepath.Join(t.TempDir(), "settings.py")
+	if err := os.WriteFile(file, []byte(backend), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, "-c", `
+import ast, json, sys
+src = open(sys.argv[1], encoding="utf-8").read()
+compile(src, "settings.py", "exec")
+out = {}
+for node in ast.parse(src).body:
+    if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) and node.targets[0].id[:2] in ("F_", "I_", "S_"):
+        v = ast.literal_eval(node.value)
+        out[node.targets[0].id] = repr(v)
+print(json.dumps(out))
+`, file)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3 reading settings.py: %v\n%s\n%s", err, stderr.String(), backend)
+	}
+	var got map[string]string
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := map[string]string{}
+	for _, c := range floatSettingCases {
+		want[c.name] = c.python // Python's repr: 1.0 for a float, 1 for an int
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("settings as Python reads them, repr (-want +got):\n%s", diff)
+	}
+}
+
+// TestNonFiniteSettings: .inf, -.inf and .nan, which neither JSON nor a
+// Python literal has, are refused where they are written, in settings and
+// frontend settings alike.
+func TestNonFiniteSettings(t *testing.T) {
+	for _, v := range []string{".inf", "-.Inf", "+.INF", ".nan", "!!float .inf", "[1.0, .nan]", "1.0e+400"} {
+		t.Run(v, func(t *testing.T) {
+			billing := strings.Replace(validBilling, "  databaseConnection: db\n", "  databaseConnection: db\n  settings:\n    X: "+v+"\n  frontendSettings:\n    staff:\n      x: "+v+"\n", 1)
+			dir := specDir(t, map[string]string{"fleet.yaml": validFleet, "billing.yaml": billing})
+			err := loadDirAndValidate(dir)
+			if err == nil {
+				t.Fatal("loaded")
+			}
+			for _, want := range []string{"spec.settings.X", "spec.frontendSettings.staff.x"} {
+				if !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "finite") && !strings.Contains(err.Error(), "out of range") {
+					t.Errorf("error does not name %s as not finite:\n%v", want, err)
+				}
+			}
+		})
+	}
+}
+
+// TestFloatText: floatText is Python's repr of the float (checked by
+// python3 when installed), reads back as the same float, and always has a
+// decimal point or an exponent, so that Python reads a float.
+func TestFloatText(t *testing.T) {
+	for f, want := range map[float64]string{
+		0: "0.0", math.Copysign(0, -1): "-0.0", 1: "1.0", -2.5: "-2.5", 1e-4: "0.0001", 9.99e-5: "9.99e-05",
+		1e15: "1000000000000000.0", 9999999999999998: "9999999999999998.0", 1e16: "1e+16",
+		12345678901234567890.5: "1.2345678901234567e+19", math.MaxFloat64: "1.7976931348623157e+308",
+		math.SmallestNonzeroFloat64: "5e-324", 0.1: "0.1", 1.0 / 3: "0.3333333333333333",
+	} {
+		if got := floatText(f); got != want {
+			t.Errorf("floatText(%v) = %s, want %s", f, got, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	var fs []float64
+	for range 2000 {
+		f := math.Float64frombits(r.Uint64())
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			continue
+		}
+		if len(fs)%2 == 0 {
+			f = math.Round(r.NormFloat64()*1e6) / 1e3 // everyday values
+		}
+		fs = append(fs, f)
+		s := floatText(f)
+		if back, err := strconv.ParseFloat(s, 64); err != nil || math.Float64bits(back) != math.Float64bits(f) {
+			t.Errorf("floatText(%v) = %s reads back as %v", f, s, back)
+		}
+		if !strings.ContainsAny(s, ".e") {
+			t.Errorf("floatText(%v) = %s, not a float for Python", f, s)
+		}
+	}
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 not installed: not compared with repr")
+	}
+	var in strings.Builder
+	for _, f := range fs {
+		fmt.Fprintf(&in, "%d\n", math.Float64bits(f))
+	}
+	cmd := exec.Command(py, "-c", `
+import struct, sys
+for line in sys.stdin:
+    print(repr(struct.unpack("<d", struct.pack("<Q", int(line)))[0]))
+`)
+	cmd.Stdin = strings.NewReader(in.String())
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range strings.Fields(string(out)) {
+		if got := floatText(fs[i]); got != want {
+			t.Errorf("floatText(%v) = %s, Python's repr %s", fs[i], got, want)
 		}
 	}
 }
