@@ -101,15 +101,19 @@ func (g *Graph) groups() (names []string, nodes [][]GraphNode) {
 	return names, nodes
 }
 
-// mermaidID is id as a Mermaid node ID: "/" becomes "__" and "-" becomes
-// "_".
+// mermaidID is id ("namespace/name", both lower-case DNS names) as a
+// Mermaid node ID: "/" becomes "__", a "-" becomes "_", and a "-" right
+// after another becomes "D" (upper case, which no DNS name holds), so
+// that "a--b/c" (a_Db__c) and "a/b--c" (a__b_Dc) stay two nodes.
 func mermaidID(id string) string {
 	b := make([]byte, 0, len(id)+1)
 	for i := 0; i < len(id); i++ {
-		switch id[i] {
-		case '/':
+		switch {
+		case id[i] == '/':
 			b = append(b, '_', '_')
-		case '-':
+		case id[i] == '-' && i > 0 && id[i-1] == '-':
+			b = append(b, 'D')
+		case id[i] == '-':
 			b = append(b, '_')
 		default:
 			b = append(b, id[i])

@@ -198,6 +198,9 @@ func compareCluster(base, head, main *fluxbuild.Cluster, checkMain bool) (*Clust
 	cd.Name = head.Name
 	cd.Environment, cd.Branch = head.Values["ENVIRONMENT"], head.Values["GIT_BRANCH"]
 	rc := &riskCollector{cluster: cd.Name, base: base, head: head}
+	if !cd.Removed {
+		rc.branch()
+	}
 	bi, hi, mi := objectsOf(base), objectsOf(head), objectsOf(main)
 
 	var order []*fluxbuild.Kustomization

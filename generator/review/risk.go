@@ -24,6 +24,7 @@ const (
 	RiskDependency        = "dependency"
 	RiskUnpromoted        = "unpromoted"
 	RiskSecret            = "secret"
+	RiskBranch            = "branch"
 )
 
 // RiskInfo names and explains a risk.
@@ -41,6 +42,7 @@ var Risks = []RiskInfo{
 	{RiskDependency, "a Kustomization's dependsOn changes, points to a Kustomization that does not exist, or a stage chain breaks or loops"},
 	{RiskUnpromoted, "a change is not what the main branch gives that cluster: it would reach the cluster without having been on main"},
 	{RiskSecret, "plain-text secret material appears: a Secret with data in git, or a literal env value or setting named like a password or key"},
+	{RiskBranch, "a cluster's Git branch (GIT_BRANCH) changes: its flux-system sync, which flux bootstrap wrote, keeps reading the old branch until the cluster is bootstrapped again"},
 }
 
 // riskGroups are names that stand for several risks in --fail-on.
@@ -117,6 +119,27 @@ func (rc *riskCollector) add(name, ks string, obj fluxbuild.ObjectID, format str
 		r.Object = obj.String()
 	}
 	rc.risks = append(rc.risks, r)
+}
+
+// branch flags a cluster whose GIT_BRANCH changes. fleiogen writes the
+// branch into runtime-info, which the tenants' GitRepositories read, but
+// the cluster's own sync (clusters/<c>/flux-system/, flux bootstrap's)
+// names the branch it was bootstrapped from: until it is bootstrapped
+// again, the cluster applies clusters/ and tenants/ from the old branch
+// and the stages from the new one.
+func (rc *riskCollector) branch() {
+	if rc.base == nil || rc.head == nil {
+		return
+	}
+	from, to := rc.base.Values["GIT_BRANCH"], rc.head.Values["GIT_BRANCH"]
+	if from == "" || to == "" || from == to {
+		return
+	}
+	rc.add(RiskBranch, fluxbuild.RootName+"/"+fluxbuild.RootName,
+		fluxbuild.ObjectID{Kind: "ConfigMap", Namespace: fluxbuild.RootName, Name: generator.RuntimeInfo},
+		"GIT_BRANCH changes from %s to %s, but flux bootstrap's sync of this cluster still reads %s: it would apply clusters/ and tenants/ from %s and the stages from %s. "+
+			"Bootstrap the cluster again from %s (flux bootstrap git --branch=%s, the branch existing and holding this change) as this change lands",
+		from, to, from, from, to, to, to)
 }
 
 func protected(o *fluxbuild.Object) bool { return o.Marked(fluxbuild.PruneKey, fluxbuild.Disabled) }

@@ -321,3 +321,17 @@ func TestNewFleetHasNoRisks(t *testing.T) {
 		t.Errorf("only %d objects added", added)
 	}
 }
+
+// TestRiskBranch: moving a cluster to another branch is flagged, once per
+// cluster, on the runtime-info ConfigMap flux bootstrap's sync applies.
+func TestRiskBranch(t *testing.T) {
+	r := newFleetRepo(t, false)
+	r.edit("specs/fleet.yaml", "branch: main", "branch: release")
+	rep := r.compare("main", "", false, Options{})
+	wantRisks(t, rep, "branch staging-1 ConfigMap flux-system/flux-runtime-info")
+	for _, k := range rep.Risks {
+		if !strings.Contains(k.Message, "from main to release") || !strings.Contains(k.Message, "--branch=release") {
+			t.Errorf("message %q does not say the branches and the bootstrap", k.Message)
+		}
+	}
+}
