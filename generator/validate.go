@@ -1307,7 +1307,8 @@ func hostPortProblem(hostport string) string {
 		}
 		return ""
 	}
-	if len(validation.IsDNS1123Subdomain(strings.ToLower(host))) > 0 {
+	// A fully qualified name may end in a dot (acme.example.com.).
+	if len(validation.IsDNS1123Subdomain(strings.ToLower(strings.TrimSuffix(host, ".")))) > 0 {
 		return fmt.Sprintf("%q is not a valid host name or IP address", host)
 	}
 	return ""

@@ -98,6 +98,10 @@ func TestValidSpecsPass(t *testing.T) {
 	if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": validBilling}); err != nil {
 		t.Fatalf("valid specs refused:\n%v", err)
 	}
+	// A URL's host may be a fully qualified name, ending in a dot.
+	if err := loadAndValidate(map[string]string{"fleet.yaml": edit(t, validFleet, "https://git.example.com/fleet.git", "https://git.example.com.:8443/fleet.git"), "billing.yaml": validBilling}); err != nil {
+		t.Errorf("a repository URL with a fully qualified host refused:\n%v", err)
+	}
 	// A database name may hold a hyphen: Django quotes it.
 	if err := loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": edit(t, validBilling, "databaseName: fleio", "databaseName: fleio-billing")}); err != nil {
 		t.Errorf("databaseName fleio-billing refused:\n%v", err)
