@@ -477,6 +477,11 @@ func groupByDir[T any](items []T, pathOf func(T) string) [][]T {
 	return groups
 }
 
+// IsTemporary reports whether a file or directory name is one of the
+// temporaries a render writes beside its targets, which the next render
+// deletes if a killed one left them.
+func IsTemporary(name string) bool { return isTempName(name) }
+
 // isTempName reports whether name is one of the writer's temporary files
 // or directories, .fleiogen-<pid>-<n>.tmp; other names starting with
 // .fleiogen- are not fleiogen's to delete.

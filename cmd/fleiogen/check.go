@@ -25,9 +25,10 @@ func NewCheckCmd(out, errOut io.Writer) *cobra.Command {
 		Long: `Check renders the specs under DIR (default ".") in memory and compares the
 result with clusters/, tenants/ and components/ under the output directory,
 by the rules render writes by. It lists each file that is missing, different
-(stale or edited by hand), in the way (no fleiogen header), or generated but
-no longer rendered, and exits 1 when there is any, so that CI can refuse a
-pull request whose tree is out of date. It writes nothing.`,
+(stale or edited by hand), in the way (no fleiogen header), a symbolic link
+(render refuses to write through one), or generated but no longer rendered,
+and exits 1 when there is any, so that CI can refuse a pull request whose
+tree is out of date. It writes nothing.`,
 		Example: `  fleiogen check examples/fleet -o .
   fleiogen check examples/fleet -o . --diff`,
 		Args: argsAtMostOne,

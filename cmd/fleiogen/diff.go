@@ -116,7 +116,7 @@ func runCompare(o *compareOptions, dir string, out, errOut io.Writer) error {
 	}
 	repo, err := review.OpenRepo(where)
 	if err != nil {
-		return withCode(ExitFailure, err)
+		return sideError(err)
 	}
 	refs := []string{o.base, o.head, o.main}
 	sides := make([]*review.Side, len(refs))

@@ -49,7 +49,7 @@ the main branch are flagged "unpromoted" (useful when --from is not main).
 				}
 				repo, err := review.OpenRepo(where)
 				if err != nil {
-					return withCode(ExitFailure, err)
+					return sideError(err)
 				}
 				if o.branch, err = repo.BranchName(to); err != nil {
 					if _, rerr := repo.Resolve(to); rerr != nil {

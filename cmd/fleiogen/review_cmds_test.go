@@ -142,6 +142,11 @@ func TestDiffExitCodes(t *testing.T) {
 		{[]string{"diff", specs}, ExitInput},
 		{[]string{"diff", "--base", "main", "--tree", repo, specs}, ExitInput},
 		{[]string{"diff", "--base", "main", t.TempDir()}, ExitFailure},
+		// A DIR that does not exist or is a file is bad input, as for
+		// every command; a directory outside git is the environment's.
+		{[]string{"diff", "--base", "main", filepath.Join(repo, "no-such-dir")}, ExitInput},
+		{[]string{"diff", "--base", "main", filepath.Join(specs, "fleet.yaml")}, ExitInput},
+		{[]string{"promote", "--from", "main", "--to", "main", filepath.Join(repo, "no-such-dir")}, ExitInput},
 	} {
 		if code, _, stderr := run(tc.args...); code != tc.code {
 			t.Errorf("%v: exit %d, want %d: %s", tc.args, code, tc.code, stderr)

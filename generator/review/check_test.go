@@ -46,6 +46,12 @@ func TestCheck(t *testing.T) {
 	writeFile(t, root, "tenants/hosting/rbac.yaml", "# mine\n")
 	writeFile(t, root, "clusters/prod-eu/flux-system/gotk-sync.yaml", generator.Header)
 	writeFile(t, root, "components/notes.txt", "not generated\n")
+	// Hidden files are render's to delete when generated; hidden
+	// directories and a killed render's temporaries are not looked at.
+	writeFile(t, root, "tenants/.old.yaml", generator.Header+"kind: Namespace\n")
+	writeFile(t, root, "tenants/billing/.notes", "mine\n")
+	writeFile(t, root, "components/.drafts/x.yaml", generator.Header)
+	writeFile(t, root, "components/fleio/.fleiogen-12-3.tmp", generator.Header)
 	// A generated file replaced by a link to the same content, and a
 	// directory replaced by a link to a copy: render refuses both.
 	shared := t.TempDir()
@@ -83,6 +89,7 @@ func TestCheck(t *testing.T) {
 		"should not exist components/fleio/billing/old/app/job.yaml",
 		"a symbolic link components/platform/issuers/prod-eu/issuers.yaml",
 		"a symbolic link components/platform/issuers/prod-eu/kustomization.yaml",
+		"should not exist tenants/.old.yaml",
 		"missing tenants/billing/sync.yaml",
 		"not generated tenants/hosting/rbac.yaml",
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"path/filepath"
 	"strings"
@@ -30,6 +31,15 @@ type Repo struct {
 func OpenRepo(dir string) (*Repo, error) {
 	r, err := git.PlainOpenWithOptions(dir, &git.PlainOpenOptions{DetectDotGit: true, EnableDotGitCommonDir: true})
 	if err != nil {
+		// DIR need not exist in the working tree (a revision may hold
+		// it), but one that is in no repository and does not exist, or
+		// is a file, is the user's input to fix (exit 2, as for every
+		// command), not a repository problem.
+		if st, serr := os.Stat(dir); serr != nil {
+			return nil, inputError(fmt.Errorf("reading specs: %w", serr))
+		} else if !st.IsDir() {
+			return nil, inputError(fmt.Errorf("reading specs: %s is not a directory", dir))
+		}
 		return nil, fmt.Errorf("opening the git repository of %s: %w", dir, err)
 	}
 	wt, err := r.Worktree()

@@ -155,9 +155,22 @@ func TreeSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
 	return side, nil
 }
 
-// inTree reports whether a slash path (of a file, or of a directory that
-// may hold some) belongs to the rendered tree.
+// inTree reports whether the file at slash path p belongs to the rendered
+// tree, by the rules render deletes by: in a directory dirInTree accepts,
+// and not a temporary file a killed render left (render deletes those
+// whatever they hold). A hidden file is in the tree: render deletes one
+// that carries the header and that the specs do not render.
 func inTree(p string) bool {
+	dir, name := path.Split(p)
+	return dirInTree(strings.TrimSuffix(dir, "/")) && !generator.IsTemporary(name)
+}
+
+// dirInTree reports whether the directory at slash path p may hold files
+// of the rendered tree: it is one of the managed top-level directories or
+// below one, and neither clusters/<cluster>/flux-system/ (flux
+// bootstrap's) nor hidden (a name starting with a dot, which render never
+// walks into) nor below such a directory.
+func dirInTree(p string) bool {
 	parts := strings.Split(p, "/")
 	if !slices.Contains(generator.ManagedDirs, parts[0]) {
 		return false
@@ -178,7 +191,7 @@ func readTreeDir(dir string) ([]generator.File, error) {
 	var files []generator.File
 	err := generator.WalkManaged(dir, func(p, rel string, d fs.DirEntry) error {
 		if d.IsDir() {
-			if !inTree(rel) {
+			if !dirInTree(rel) {
 				return fs.SkipDir
 			}
 			return nil
