@@ -637,6 +637,16 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 			apiVersion, kind, FleioAPIVersion, KindFleioDeployment, KindFleioDbConnection, KindFleioRedisConnection, FleetAPIVersion, KindFleet)
 		return problems
 	}
+	if apiVersion == FleioAPIVersion {
+		// What kubectl get -o yaml prints beside the spec: the operator's
+		// status, which is no input and is dropped, and kubectl apply's
+		// record of the last applied object, which may hold the inline
+		// license key the spec no longer has.
+		delete(obj, "status")
+		if lastAppliedHoldsLicenseKey(obj) {
+			report(lastAppliedField, "holds spec.license.key as kubectl apply recorded it: it would be committed to git with the specs; delete this annotation (kubectl's record of the last apply, not part of the spec)")
+		}
+	}
 	// Unknown fields and wrong types are all reported, each at its path;
 	// the object is still loaded without them, so that Validate can report
 	// the other problems in the same run.
@@ -684,6 +694,35 @@ func (s *Specs) loadDocument(file string, root *yaml.Node) Problems {
 	}
 	s.sources[target] = src
 	return problems
+}
+
+// lastAppliedField is kubectl apply's annotation, as a field path.
+const lastAppliedField = "metadata.annotations.kubectl.kubernetes.io/last-applied-configuration"
+
+// lastAppliedHoldsLicenseKey reports whether obj's last-applied-configuration
+// annotation (JSON) holds a spec.license.key that is not empty.
+func lastAppliedHoldsLicenseKey(obj map[string]any) bool {
+	meta, _ := obj["metadata"].(map[string]any)
+	ann, _ := meta["annotations"].(map[string]any)
+	text, _ := ann["kubectl.kubernetes.io/last-applied-configuration"].(string)
+	if text == "" {
+		return false
+	}
+	var last struct {
+		Spec struct {
+			License map[string]any `json:"license"`
+		} `json:"spec"`
+	}
+	if json.Unmarshal([]byte(text), &last) != nil {
+		// Not JSON: look for the key's name, as kubectl would have written it.
+		return strings.Contains(text, `"key"`)
+	}
+	for k, v := range last.Spec.License {
+		if strings.EqualFold(k, "key") && v != nil && v != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // licenseKeyField is where an inline license key would be.
@@ -950,6 +989,11 @@ func (sc *schemaCheck) check(v any, t reflect.Type, p string) {
 	lose := func(msg string) {
 		sc.problems = append(sc.problems, Problem{Field: p, Message: msg})
 		sc.lost = append(sc.lost, p)
+	}
+	if v == nil && t.Kind() == reflect.Pointer {
+		// null leaves a pointer field unset, as encoding/json does
+		// (enableBackups: with nothing after it), whatever decodes it.
+		return
 	}
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()

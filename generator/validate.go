@@ -217,7 +217,11 @@ func (v *validator) validate() *Model {
 				v.at(obj, "metadata.namespace", namespaceTooLong, namespace, maxNamespaceLength)
 				ok = false
 			} else if reservedNamespace[namespace] {
-				v.at(obj, "metadata.namespace", "%q is reserved; Fleio tenants need a namespace of their own", namespace)
+				move := ""
+				if namespace == "default" {
+					move = ". A deployment the operator ran in default keeps its data only if its PVCs and its Secret fleio-<name>-deployment-keys (the secret key the database depends on) move with it: see \"Moving from the operator\" in fleiogen's README"
+				}
+				v.at(obj, "metadata.namespace", "%q is reserved; Fleio tenants need a namespace of their own%s", namespace, move)
 				ok = false
 			}
 		}
@@ -847,8 +851,8 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 	}
 	if spec.BackupRetentionDays != nil {
 		d.RetentionDays = *spec.BackupRetentionDays
-		if d.RetentionDays < 1 || d.RetentionDays > 36500 {
-			bad("spec.backupRetentionDays", "%d is out of range (1 to 36500)", d.RetentionDays)
+		if d.RetentionDays < 0 || d.RetentionDays > 36500 { // 0: no age limit, as when unset
+			bad("spec.backupRetentionDays", "%d is out of range (0, no age limit, to 36500)", d.RetentionDays)
 		}
 	}
 	// A backup before an upgrade is on by default, as with the operator,

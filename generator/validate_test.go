@@ -876,6 +876,51 @@ func TestOperatorYAMLLoadsUnchanged(t *testing.T) {
 	}
 }
 
+// TestKubectlGetOutputLoads: a FleioDeployment as kubectl get -o yaml
+// prints it (the operator's status, server-set metadata, kubectl apply's
+// annotation without the key) loads as the spec alone would; null switches
+// and backupRetentionDays 0 mean unset. An annotation that still holds the
+// license key is refused, and the key is never quoted.
+func TestKubectlGetOutputLoads(t *testing.T) {
+	got := strings.Replace(validBilling, "  name: cloud\n  namespace: billing\n", "  name: cloud\n  namespace: billing\n"+
+		"  uid: 0b7f2c1e-1111-2222-3333-444455556666\n  resourceVersion: \"12345\"\n  generation: 3\n"+
+		"  annotations:\n    kubectl.kubernetes.io/last-applied-configuration: |\n      {\"apiVersion\":\"k8s.fleio.com/v1\",\"kind\":\"FleioDeployment\",\"spec\":{\"license\":{\"uuid\":\"abc-123\"}}}\n", 1) +
+		"  enableBackups:\n  backupBeforeUpgrade: ~\n  backupRetentionDays: 0\n  advanced:\n    deployUtilsContainer: null\n" +
+		"status:\n  phase: Deployed\n  conditions: [{type: Ready, status: \"True\"}]\n"
+	specs, err := Load(fstest.MapFS{"f.yaml": {Data: []byte(validFleet)}, "b.yaml": {Data: []byte(got)}}, "specs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Validate(specs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := m.Deployments[0]
+	if d.Backups || !d.BackupFirst || d.RetentionDays != 0 || contains(d.Services, "utils") {
+		t.Errorf("null switches are not unset: backups=%v backupFirst=%v retentionDays=%d services=%v", d.Backups, d.BackupFirst, d.RetentionDays, d.Services)
+	}
+
+	withKey := strings.Replace(got, `{"uuid":"abc-123"}`, `{"key":"REAL-LICENSE-KEY","uuid":"abc-123"}`, 1)
+	if withKey == got {
+		t.Fatal("test setup: no annotation to edit")
+	}
+	err = loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": withKey})
+	if err == nil {
+		t.Fatal("an annotation holding the license key accepted")
+	}
+	if want := "specs/billing.yaml:32: metadata.annotations.kubectl.kubernetes.io/last-applied-configuration: holds spec.license.key as kubectl apply recorded it"; !strings.Contains(err.Error(), want) {
+		t.Errorf("missing %q in:\n%v", want, err)
+	}
+	if strings.Contains(err.Error(), "REAL-LICENSE-KEY") {
+		t.Errorf("the key is quoted:\n%v", err)
+	}
+
+	err = loadAndValidate(map[string]string{"fleet.yaml": validFleet, "billing.yaml": strings.ReplaceAll(validBilling, "namespace: billing", "namespace: default")})
+	if err == nil || !strings.Contains(err.Error(), `"default" is reserved`) || !strings.Contains(err.Error(), "deployment-keys") {
+		t.Errorf("namespace default: %v", err)
+	}
+}
+
 // TestSpecsLiveInAFleetRepository: specs next to the rendered tree, flux
 // bootstrap's files and a CI workflow load; only fleiogen's own documents
 // are read, and the others are listed as skipped.
