@@ -54,27 +54,71 @@ func Write(root string, files []File) (WriteStats, error) {
 // already checked to be right on disk (see RenderCache): they are neither
 // read, written nor deleted.
 func WriteKeeping(root string, files []File, keep []string) (WriteStats, error) {
-	return WriteScanned(root, files, keep, StartScan(root))
+	sc := StartScan(root)
+	defer sc.Close()
+	return WriteScanned(root, files, keep, sc)
 }
 
+// ErrOutputBusy is the error of a render whose output directory another
+// render holds (see StartScan).
+var ErrOutputBusy = errors.New("output directory in use")
+
 // Scan is a walk of the managed directories under an output root, started
-// in the background (see StartScan).
+// in the background (see StartScan), and the lock on that root.
 type Scan struct {
 	done chan struct{}
 	disk *onDisk
 	err  error
+	// lock holds the output root's lock from the scan to the end of
+	// WriteScanned; nil when the root did not exist (WriteScanned makes
+	// it, then locks it and walks it again).
+	lock *os.File
 }
 
-// StartScan walks the managed directories under root in the background, so
-// that a render can overlap the walk with loading and rendering. Nothing
-// may write under root until the scan is used by WriteScanned.
+// StartScan locks the output root, when it exists, against other renders
+// (an error, ErrOutputBusy, if one holds it), and walks its managed
+// directories in the background, so that a render can overlap the walk with
+// loading and rendering. Nothing may write under root until the scan is
+// used by WriteScanned. Close releases the lock: call it once the render
+// is done (its cache stored), written or not.
 func StartScan(root string) *Scan {
 	sc := &Scan{done: make(chan struct{})}
+	if fi, err := os.Stat(root); err == nil && fi.IsDir() {
+		if sc.lock, sc.err = lockDir(root); sc.err != nil {
+			close(sc.done)
+			return sc
+		}
+	}
 	go func() {
 		defer close(sc.done)
 		sc.disk, sc.err = walkTree(root)
 	}()
 	return sc
+}
+
+// Close waits for the scan and releases the output root's lock.
+func (sc *Scan) Close() {
+	<-sc.done
+	if sc.lock != nil {
+		sc.lock.Close()
+		sc.lock = nil
+	}
+}
+
+// lockFresh makes the output root, which did not exist when the scan
+// started, locks it, and walks it again: another render may have made it
+// and written into it since.
+func (sc *Scan) lockFresh(root string) error {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return err
+	}
+	lock, err := lockDir(root)
+	if err != nil {
+		return err
+	}
+	sc.lock = lock
+	sc.disk, sc.err = walkTree(root)
+	return sc.err
 }
 
 // WriteScanned is WriteKeeping with the walk of root already started.
@@ -99,6 +143,11 @@ func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStat
 	<-sc.done
 	if sc.err != nil {
 		return st, sc.err
+	}
+	if sc.lock == nil {
+		if err := sc.lockFresh(root); err != nil {
+			return st, err
+		}
 	}
 	disk := sc.disk
 	if err := disk.findStale(want); err != nil {

@@ -30,7 +30,9 @@ without fleiogen's header and clusters/*/flux-system/ are never touched.
 Invalid specs are all reported, and nothing is written. Files are written
 beside their targets and renamed into place, and new directories are built
 under a temporary name and renamed into place, so a killed render leaves no
-truncated file; the next render deletes its temporaries.
+truncated file; the next render deletes its temporaries. A render locks the
+output directory (flock) while it works: another render into the same
+directory fails at once (exit 3) rather than mixing two trees.
 
 A re-render skips the FleioDeployments whose specs, Fleet and fleiogen
 binary are unchanged and whose files on disk still have the content they
@@ -55,6 +57,7 @@ everything; "fleiogen check" never uses the cache.`,
 			}
 			// The walk of the output tree overlaps loading and rendering.
 			scan := generator.StartScan(o.output)
+			defer scan.Close()
 			specs, m, err := loadSpecs(dir, errOut)
 			if err != nil {
 				return err
@@ -85,6 +88,9 @@ everything; "fleiogen check" never uses the cache.`,
 			if err != nil {
 				return withCode(ExitFailure, err)
 			}
+			// The cache is stored under the lock too: another render
+			// cannot change the files between their writing and their
+			// status's recording.
 			if cache != nil {
 				cache.StoreAll(o.output, st, keys, byDeployment)
 			}
