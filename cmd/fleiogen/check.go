@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -37,8 +36,8 @@ tree is out of date. It writes nothing.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			if fi, err := os.Stat(o.output); err == nil && !fi.IsDir() {
-				return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", o.output))
+			if err := checkOutputDir(o.output); err != nil {
+				return err
 			}
 			m, err := loadModel(dir, errOut)
 			if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -52,8 +51,8 @@ everything; "fleiogen check" never uses the cache.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			if fi, err := os.Stat(o.output); err == nil && !fi.IsDir() {
-				return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", o.output))
+			if err := checkOutputDir(o.output); err != nil {
+				return err
 			}
 			// The walk of the output tree overlaps loading and rendering.
 			scan := generator.StartScan(o.output)

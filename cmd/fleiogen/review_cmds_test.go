@@ -114,6 +114,20 @@ func TestCheck(t *testing.T) {
 	if code, _, stderr := run("check", "../../examples/fleet", "-o", "../../examples/fleet/fleet.yaml"); code != ExitInput || !strings.Contains(stderr, "-o ../../examples/fleet/fleet.yaml: not a directory") {
 		t.Errorf("check -o FILE: exit %d: %s", code, stderr)
 	}
+	// -o naming a link to nothing says so, for render and check, and
+	// render makes nothing.
+	dangling := filepath.Join(t.TempDir(), "out")
+	if err := os.Symlink(filepath.Join(filepath.Dir(dangling), "gone"), dangling); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range []string{"render", "check"} {
+		if code, _, stderr := run(cmd, "../../examples/fleet", "-o", dangling); code != ExitInput || !strings.Contains(stderr, "a symbolic link to "+filepath.Join(filepath.Dir(dangling), "gone")+", which does not exist") {
+			t.Errorf("%s -o DANGLING: exit %d: %s", cmd, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(dangling), "gone")); err == nil {
+		t.Error("render made the link's target")
+	}
 }
 
 func TestDiffExitCodes(t *testing.T) {

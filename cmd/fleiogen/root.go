@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -120,4 +121,19 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// checkOutputDir refuses an -o that is a file, or a symbolic link to
+// nothing (bad input, exit 2); one that does not exist is made by render.
+func checkOutputDir(dir string) error {
+	fi, err := os.Stat(dir)
+	switch {
+	case err == nil && !fi.IsDir():
+		return withCode(ExitInput, fmt.Errorf("-o %s: not a directory", dir))
+	case err != nil:
+		if target, lerr := os.Readlink(dir); lerr == nil {
+			return withCode(ExitInput, fmt.Errorf("-o %s: a symbolic link to %s, which does not exist", dir, target))
+		}
+	}
+	return nil
 }
