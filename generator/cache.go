@@ -154,15 +154,22 @@ func (c *RenderCache) path(root string) string {
 	return filepath.Join(c.dir, hex.EncodeToString(sum[:16]))
 }
 
-// The file is a header line, "fleiogen-render-cache v3 <unix nanoseconds
+// The file is a header line, "fleiogen-render-cache v4 <unix nanoseconds
 // when written>", then per deployment a line "key <key>" followed by a
-// line per file: "<sha256> <size> <mtime ns> <ctime ns> <inode> <path>".
-// The file's status after it was written lets a re-render trust a file
-// without reading it, as git's index does: any write changes its ctime, a
-// replacement its inode. A file whose status differs, or that was modified
-// too close to the entry's writing for a later write to show in its times
-// (racy, in git's words), is read and hashed.
-const cacheHeader = "fleiogen-render-cache v3"
+// line per file: "<sha256> <size> <mtime ns> <ctime ns> <inode> <path>",
+// and last an end line, "end <keys> <files> <sha256 of every line before
+// it>". A file without its end line, or whose counts or checksum do not
+// match, was cut short or damaged, and is ignored whole: a list of files
+// missing some would have the writer delete those as stale.
+//
+// The file's status lets a re-render trust a file without reading it, as
+// git's index does: any write changes its ctime, a replacement its inode.
+// The status stored is one taken no later than the file's content was
+// last written or compared (the status of the open file that was written
+// or read), so any later change shows. A file whose status differs, or
+// that was modified too close to the entry's writing for a later write to
+// show in its times (racy, in git's words), is read and hashed.
+const cacheHeader = "fleiogen-render-cache v4"
 
 // racy reports whether a file modified at mtime (nanoseconds) could have
 // been written again, unseen, after an entry written at written: file
@@ -184,23 +191,31 @@ type entryFile struct {
 }
 
 // readEntries reads the entries for root, by key, and when they were
-// written. A damaged file reads as no entries.
+// written. A damaged file (cut short, a line missing or changed, see
+// cacheHeader) reads as no entries.
 func (c *RenderCache) readEntries(root string) (entries map[string][]entryFile, written int64) {
 	data, err := os.ReadFile(c.path(root))
 	if err != nil {
 		return nil, 0
 	}
-	head, rest, _ := bytes.Cut(data, []byte("\n"))
+	body, nKeys, nFiles, ok := checkSum(data)
+	if !ok {
+		return nil, 0
+	}
+	head, rest, _ := bytes.Cut(body, []byte("\n"))
 	when, ok := strings.CutPrefix(string(head), cacheHeader+" ")
 	written, err = strconv.ParseInt(when, 10, 64)
 	if !ok || err != nil {
 		return nil, 0
 	}
 	entries = map[string][]entryFile{}
-	key := ""
+	key, files := "", 0
 	for line := range strings.Lines(string(rest)) {
 		line = strings.TrimSuffix(line, "\n")
 		if k, ok := strings.CutPrefix(line, "key "); ok {
+			if _, dup := entries[k]; dup {
+				return nil, 0
+			}
 			key = k
 			entries[key] = []entryFile{}
 			continue
@@ -221,8 +236,68 @@ func (c *RenderCache) readEntries(root string) (entries map[string][]entryFile, 
 			}
 		}
 		entries[key] = append(entries[key], entryFile{f[0], st, f[5]})
+		files++
+	}
+	if len(entries) != nKeys || files != nFiles {
+		return nil, 0
 	}
 	return entries, written
+}
+
+// checkSum checks the end line of a cache file, data, and returns what
+// precedes it and the counts it gives; ok is false unless data ends with
+// an end line whose checksum is that of everything before it.
+func checkSum(data []byte) (body []byte, keys, files int, ok bool) {
+	if len(data) == 0 || data[len(data)-1] != '\n' {
+		return nil, 0, 0, false
+	}
+	i := bytes.LastIndexByte(data[:len(data)-1], '\n') + 1
+	body, end := data[:i], string(data[i:len(data)-1])
+	f := strings.Split(end, " ")
+	if len(f) != 4 || f[0] != "end" {
+		return nil, 0, 0, false
+	}
+	keys, err1 := strconv.Atoi(f[1])
+	files, err2 := strconv.Atoi(f[2])
+	sum := sha256.Sum256(body)
+	if err1 != nil || err2 != nil || f[3] != hex.EncodeToString(sum[:]) {
+		return nil, 0, 0, false
+	}
+	return body, keys, files, true
+}
+
+// readWithStatus reads the file p as os.ReadFile does, and returns with
+// it the status of the open file, taken before reading it: a change after
+// that, even a replacement at once, gives the file another status. ok is
+// false when there is no status to trust (not a regular file, or fstat
+// failed).
+func readWithStatus(p string) (data []byte, st fileStat, ok bool, err error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fileStat{}, false, err
+	}
+	defer f.Close()
+	size := 512
+	if fi, err := f.Stat(); err == nil {
+		st, ok = statOfInfo(fi)
+		if n := fi.Size(); n > 0 && n < 1<<30 {
+			size += int(n)
+		}
+	}
+	data = make([]byte, 0, size)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			return data, st, ok, nil
+		} else if err != nil {
+			return data, fileStat{}, false, err
+		}
+		if len(data) >= cap(data) {
+			d := append(data[:cap(data)], 0)
+			data = d[:len(data)]
+		}
+	}
 }
 
 // checkEntries checks entries, written at written, against the tree under
@@ -303,9 +378,9 @@ func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map
 	return unchanged, keys
 }
 
-// StoreAll records the files of rendered, just written under root as st
-// says, with the entries Lookup kept, as the entries for root. Errors are
-// ignored: the cache is an optimisation.
+// StoreAll records the files of rendered, written or found right under
+// root with the status st gives, with the entries Lookup kept, as the
+// entries for root. Errors are ignored: the cache is an optimisation.
 func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]string, rendered map[*Deployment][]File) {
 	c.mu.Lock()
 	same := c.same && len(rendered) == 0
@@ -318,12 +393,12 @@ func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]
 	parallel(len(ds), func(i int) {
 		entries := make([]entryFile, 0, len(rendered[ds[i]]))
 		for _, f := range rendered[ds[i]] {
+			// The status of the file as written, or, when its content was
+			// already right, as it was when read to compare; not one taken
+			// now, which could be another file's, put there since.
 			fs, ok := st.status[f.Path]
-			if !ok { // not written: its content was already right
-				var err error
-				if fs, err = statFile(filepath.Join(root, filepath.FromSlash(f.Path))); err != nil {
-					return
-				}
+			if !ok { // no status to trust: no entry, rendered next time
+				return
 			}
 			sum := sha256.Sum256(f.Data)
 			entries = append(entries, entryFile{hex.EncodeToString(sum[:]), fs, f.Path})
@@ -345,12 +420,25 @@ func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]
 }
 
 func (c *RenderCache) write(root string, all map[string][]entryFile) {
+	b := encodeEntries(all, time.Now().UnixNano())
+	// As the tree's files are written: a temporary file, then a rename.
+	p := c.path(root)
+	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
+	os.Remove(tmp) // a leftover of a killed render with the same pid
+	writeNew(tmp, b, p)
+	removeOldEntries(c.dir)
+}
+
+// encodeEntries is the cache file holding all, written at written.
+func encodeEntries(all map[string][]entryFile, written int64) []byte {
 	size := 64
 	for _, es := range all {
 		size += 80 + 150*len(es)
 	}
+	size += 100 // the end line
 	b := make([]byte, 0, size)
-	b = fmt.Appendf(b, "%s %d\n", cacheHeader, time.Now().UnixNano())
+	b = fmt.Appendf(b, "%s %d\n", cacheHeader, written)
+	files := 0
 	for _, key := range slices.Sorted(maps.Keys(all)) {
 		b = append(append(append(b, "key "...), key...), '\n')
 		for _, e := range all[key] {
@@ -360,14 +448,11 @@ func (c *RenderCache) write(root string, all map[string][]entryFile) {
 			}
 			b = strconv.AppendUint(append(b, ' '), e.stat.ino, 10)
 			b = append(append(append(b, ' '), e.path...), '\n')
+			files++
 		}
 	}
-	// As the tree's files are written: a temporary file, then a rename.
-	p := c.path(root)
-	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
-	os.Remove(tmp) // a leftover of a killed render with the same pid
-	writeNew(tmp, b, p)
-	removeOldEntries(c.dir)
+	sum := sha256.Sum256(b)
+	return fmt.Appendf(b, "end %d %d %s\n", len(all), files, hex.EncodeToString(sum[:]))
 }
 
 // removeOldEntries deletes what fleiogen before the v3 cache kept in dir:

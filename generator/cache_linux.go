@@ -4,6 +4,7 @@ package generator
 
 import (
 	"errors"
+	"os"
 	"syscall"
 )
 
@@ -28,4 +29,14 @@ func statFile(p string) (fileStat, error) {
 
 func statOf(st *syscall.Stat_t) fileStat {
 	return fileStat{size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano(), ino: uint64(st.Ino)}
+}
+
+// statOfInfo is the status of a regular file from its FileInfo, as
+// (*os.File).Stat gives it.
+func statOfInfo(fi os.FileInfo) (fileStat, bool) {
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok || !fi.Mode().IsRegular() {
+		return fileStat{}, false
+	}
+	return statOf(st), true
 }

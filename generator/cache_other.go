@@ -26,3 +26,11 @@ func statFile(p string) (fileStat, error) {
 	}
 	return fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, nil
 }
+
+// statOfInfo is the status of a regular file from its FileInfo.
+func statOfInfo(fi os.FileInfo) (fileStat, bool) {
+	if !fi.Mode().IsRegular() {
+		return fileStat{}, false
+	}
+	return fileStat{size: fi.Size(), mtime: fi.ModTime().UnixNano()}, true
+}

@@ -1,8 +1,10 @@
 package generator
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,17 +24,7 @@ func TestRenderCacheSeesEditsThatKeepSizeAndTime(t *testing.T) {
 	}
 	d := &Deployment{Name: "a"}
 	c.StoreAll(root, st, map[*Deployment]string{d: "k0123456789"}, map[*Deployment][]File{d: files})
-	age := func() { // the entries written long after the files: none is racy
-		p := c.path(root)
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, rest, _ := strings.Cut(string(data), "\n")
-		if err := os.WriteFile(p, []byte(cacheHeader+" 9000000000000000000\n"+rest), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	age := func() { ageCache(t, c, root) } // the entries written long after the files: none is racy
 	trusted := func() bool {
 		entries, written := c.readEntries(root)
 		_, ok, _ := checkEntries(root, entries["k0123456789"], written)
@@ -122,5 +114,104 @@ func TestRenderCacheRemovesOldEntries(t *testing.T) {
 	}
 	if _, err := os.Stat(c.path(root)); err != nil {
 		t.Errorf("the cache file was not written: %v", err)
+	}
+}
+
+// TestRenderCacheStoresStatusOfTheComparedFile: the status stored for a
+// file the render found already right is the status of the file it read,
+// not of whatever is at its path when the cache is written. A file
+// replaced between the compare and the store must be hashed again, and
+// not trusted as the rendered content.
+func TestRenderCacheStoresStatusOfTheComparedFile(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	c := &RenderCache{dir: dir}
+	files := []File{{Path: "components/a/x.yaml", Data: gen("a: 1\n")}, {Path: "components/a/y.yaml", Data: gen("b: 2\n")}}
+	if _, err := Write(root, files); err != nil {
+		t.Fatal(err)
+	}
+	// A render whose files are all already right: nothing written.
+	st, err := Write(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Written != 0 || st.Unchanged != 2 {
+		t.Fatalf("second write: %+v", st)
+	}
+	// Another process replaces x between the compare and the store.
+	x := filepath.Join(root, "components/a/x.yaml")
+	other := x + ".other"
+	if err := os.WriteFile(other, gen("a: 2, from someone else\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(other, x); err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployment{Name: "a"}
+	c.StoreAll(root, st, map[*Deployment]string{d: "k0123456789"}, map[*Deployment][]File{d: files})
+	ageCache(t, c, root)
+	entries, written := c.readEntries(root)
+	if entries == nil {
+		t.Fatal("no entries stored")
+	}
+	if _, ok, _ := checkEntries(root, entries["k0123456789"], written); ok {
+		t.Error("a file replaced after the compare is trusted as the rendered content")
+	}
+}
+
+// ageCache rewrites the cache file for root as if written long after its
+// files, so that none is racy and each is trusted by its status.
+func ageCache(t *testing.T, c *RenderCache, root string) {
+	t.Helper()
+	entries, _ := c.readEntries(root)
+	if entries == nil {
+		t.Fatal("no cache entries to age")
+	}
+	if err := os.WriteFile(c.path(root), encodeEntries(entries, 9000000000000000000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestRenderCacheIgnoresADamagedFile: a cache file cut short, at a line
+// boundary or not, missing a line, or with a line changed, reads as no
+// entries; an intact one reads whole.
+func TestRenderCacheIgnoresADamagedFile(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	c := &RenderCache{dir: dir}
+	files := []File{{Path: "components/a/x.yaml", Data: gen("a: 1\n")}, {Path: "components/a/y.yaml", Data: gen("b: 2\n")}}
+	st, err := Write(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, e := &Deployment{Name: "a"}, &Deployment{Name: "e"}
+	c.StoreAll(root, st, map[*Deployment]string{d: "k0123456789", e: "k9876543210"},
+		map[*Deployment][]File{d: files, e: files[:1]})
+	data, err := os.ReadFile(c.path(root))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := c.readEntries(root); len(entries) != 2 || len(entries["k0123456789"]) != 2 || len(entries["k9876543210"]) != 1 {
+		t.Fatalf("intact file: %v", entries)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	lines = lines[:len(lines)-1] // after the last "\n"
+	damaged := map[string]string{
+		"no end line":       strings.Join(lines[:len(lines)-1], ""),
+		"cut mid-line":      string(data[:len(data)-3]),
+		"no final newline":  string(data[:len(data)-1]),
+		"a file line short": strings.Join(slices.Delete(slices.Clone(lines), 2, 3), ""),
+		"a changed sum":     strings.Replace(string(data), files[0].Path, "components/a/z.yaml", 1),
+		"a line added":      string(data) + lines[2],
+		"empty":             "",
+	}
+	for i := 1; i < len(lines); i++ {
+		damaged[fmt.Sprintf("cut after %d lines", i)] = strings.Join(lines[:i], "")
+	}
+	for name, text := range damaged {
+		if err := os.WriteFile(c.path(root), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if entries, _ := c.readEntries(root); entries != nil {
+			t.Errorf("%s: read as %d entries", name, len(entries))
+		}
 	}
 }

@@ -199,3 +199,49 @@ func TestUnusableRenderCacheIsNamed(t *testing.T) {
 		t.Errorf("--no-cache warned:\n%s", stderr)
 	}
 }
+
+// TestDamagedRenderCacheDeletesNothing: a render cache file cut short at a
+// line boundary (as "head -n 10 f > f.new; mv f.new f" leaves it) is
+// ignored whole: the next render renders everything, deletes nothing, and
+// leaves the tree a render without the cache leaves.
+func TestDamagedRenderCacheDeletesNothing(t *testing.T) {
+	cacheDir := t.TempDir()
+	t.Setenv("FLEIOGEN_CACHE", cacheDir)
+	specs, out, fresh := t.TempDir(), t.TempDir(), t.TempDir()
+	copyDir(t, "../../examples/fleet", specs)
+	render := func(step string, args ...string) string {
+		t.Helper()
+		code, _, stderr := run(append([]string{"render", specs}, args...)...)
+		if code != ExitOK {
+			t.Fatalf("%s: exit %d: %s", step, code, stderr)
+		}
+		return stderr
+	}
+	render("first", "-o", out)
+	time.Sleep(30 * time.Millisecond) // past the racy window
+	render("second", "-o", out)
+	files, _ := filepath.Glob(filepath.Join(cacheDir, "render", "*"))
+	if len(files) != 1 {
+		t.Fatalf("cache files: %v", files)
+	}
+	data, err := os.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) < 20 {
+		t.Fatalf("a cache file of %d lines", len(lines))
+	}
+	if err := os.WriteFile(files[0], []byte(strings.Join(lines[:10], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	render("full", "-o", fresh, "--no-cache")
+	for _, step := range []string{"after the cut", "after that"} {
+		if got := render(step, "-o", out); !strings.Contains(got, " 0 deleted") {
+			t.Errorf("%s: %s", step, got)
+		}
+		if diff := cmp.Diff(treeOf(t, fresh), treeOf(t, out)); diff != "" {
+			t.Fatalf("%s: the tree differs from a full render (-full +cached):\n%s", step, diff)
+		}
+	}
+}

@@ -36,10 +36,12 @@ directory fails at once (exit 3) rather than mixing two trees.
 A re-render skips the FleioDeployments whose specs, Fleet and fleiogen
 binary are unchanged and whose files on disk still have the content they
 were rendered with. The render cache ($FLEIOGEN_CACHE, by default the user
-cache directory's fleiogen/) keeps each file's SHA-256 and its status after
-writing (size, times, inode): a file whose status is unchanged is trusted
-unread, as git's index does; any other is hashed. --no-cache renders
-everything; "fleiogen check" never uses the cache.`,
+cache directory's fleiogen/) keeps each file's SHA-256 and its status
+(size, times, inode) as it was written or read to compare: a file whose
+status is unchanged is trusted unread, as git's index does; any other is
+hashed. A damaged or cut-short cache file is ignored, and everything is
+rendered. --no-cache renders everything; "fleiogen check" never uses the
+cache.`,
 		Example: `  # Render the bundled examples into the repository root
   fleiogen render examples/fleet -o .
 
