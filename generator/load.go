@@ -1111,8 +1111,10 @@ func describe(v any) string {
 		return fmt.Sprintf("the string %q", t)
 	case bool:
 		return fmt.Sprintf("%v", t)
-	case int64, float64:
-		return fmt.Sprintf("the number %v", t)
+	case int64:
+		return fmt.Sprintf("the number %d", t)
+	case float64:
+		return "the number " + floatText(t) // 3306.0, not 3306: an integer is what is missing
 	case map[string]any:
 		return "a mapping"
 	case []any:

@@ -159,6 +159,11 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/billing.yaml:10: spec.databaseName: "fleio.billing" is not a valid MariaDB database name (1 to 64 letters, digits, _ or -)`},
 		},
 		{
+			name:    "a float where an integer goes is shown as written",
+			billing: edit(t, validBilling, "port: 3306", "port: 3306.0"),
+			want:    []string{`specs/billing.yaml:8: spec.port: expected an integer, got the number 3306.0`},
+		},
+		{
 			name:   "an environment named base would be the app stage's shared directory",
 			fleet:  strings.ReplaceAll(validFleet, "staging", "base"),
 			want:   []string{`specs/fleet.yaml:15: spec.environments[0].name: "base" is reserved`},
