@@ -71,8 +71,8 @@ type Scan struct {
 	done chan struct{}
 	disk *onDisk
 	err  error
-	// lock holds the output root's lock from the scan to the end of
-	// WriteScanned; nil when the root did not exist (WriteScanned makes
+	// lock holds the output root's lock from the scan to Close; nil
+	// until WriteScanned when the root did not exist (WriteScanned makes
 	// it, then locks it and walks it again).
 	lock *os.File
 }
