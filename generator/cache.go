@@ -380,13 +380,15 @@ func (c *RenderCache) Lookup(root string, fleet *Fleet, m *Model) (unchanged map
 
 // StoreAll records the files of rendered, written or found right under
 // root with the status st gives, with the entries Lookup kept, as the
-// entries for root. Errors are ignored: the cache is an optimisation.
-func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]string, rendered map[*Deployment][]File) {
+// entries for root. The cache is an optimisation: its error, when it
+// cannot be written (a directory that is not writable), only means the
+// next render renders everything.
+func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]string, rendered map[*Deployment][]File) error {
 	c.mu.Lock()
 	same := c.same && len(rendered) == 0
 	c.mu.Unlock()
 	if same {
-		return // a render that changed nothing leaves the file as it is
+		return nil // a render that changed nothing leaves the file as it is
 	}
 	ds := slices.Collect(maps.Keys(rendered))
 	made := make([][]entryFile, len(ds))
@@ -416,17 +418,20 @@ func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]
 			all[keys[d]] = made[i]
 		}
 	}
-	c.write(root, all)
+	return c.write(root, all)
 }
 
-func (c *RenderCache) write(root string, all map[string][]entryFile) {
+func (c *RenderCache) write(root string, all map[string][]entryFile) error {
 	b := encodeEntries(all, time.Now().UnixNano())
 	// As the tree's files are written: a temporary file, then a rename.
 	p := c.path(root)
 	tmp := fmt.Sprintf("%s.%d.tmp", p, os.Getpid())
 	os.Remove(tmp) // a leftover of a killed render with the same pid
-	writeNew(tmp, b, p)
+	if _, err := writeNew(tmp, b, p); err != nil {
+		return err
+	}
 	removeOldEntries(c.dir)
+	return nil
 }
 
 // encodeEntries is the cache file holding all, written at written.

@@ -23,7 +23,9 @@ func TestRenderCacheSeesEditsThatKeepSizeAndTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := &Deployment{Name: "a"}
-	c.StoreAll(root, st, map[*Deployment]string{d: "k0123456789"}, map[*Deployment][]File{d: files})
+	if err := c.StoreAll(root, st, map[*Deployment]string{d: "k0123456789"}, map[*Deployment][]File{d: files}); err != nil {
+		t.Fatal(err)
+	}
 	age := func() { ageCache(t, c, root) } // the entries written long after the files: none is racy
 	trusted := func() bool {
 		entries, written := c.readEntries(root)
@@ -212,6 +214,33 @@ func TestRenderCacheIgnoresADamagedFile(t *testing.T) {
 		}
 		if entries, _ := c.readEntries(root); entries != nil {
 			t.Errorf("%s: read as %d entries", name, len(entries))
+		}
+	}
+}
+
+// TestRenderCacheStoreFailureIsReported: a cache file that cannot be
+// written (here a directory stands where it goes; a directory that is not
+// writable does the same for other users than root) is an error for the
+// caller to warn about, and leaves no temporary file.
+func TestRenderCacheStoreFailureIsReported(t *testing.T) {
+	root, dir := t.TempDir(), t.TempDir()
+	c := &RenderCache{dir: dir}
+	files := []File{{Path: "components/a/x.yaml", Data: gen("a: 1\n")}}
+	st, err := Write(root, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(c.path(root), "in-the-way"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := &Deployment{Name: "a"}
+	if err := c.StoreAll(root, st, map[*Deployment]string{d: "k0123456789"}, map[*Deployment][]File{d: files}); err == nil {
+		t.Error("a cache file that could not be written gave no error")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temporary %s left in the cache directory", e.Name())
 		}
 	}
 }

@@ -93,7 +93,9 @@ cache.`,
 			// cannot change the files between their writing and their
 			// status's recording.
 			if cache != nil {
-				cache.StoreAll(o.output, st, keys, byDeployment)
+				if err := cache.StoreAll(o.output, st, keys, byDeployment); err != nil {
+					fmt.Fprintf(errOut, "warning: the render cache was not stored, so the next render renders every FleioDeployment: %v (set FLEIOGEN_CACHE to a writable directory, or pass --no-cache)\n", err)
+				}
 			}
 			fmt.Fprintf(errOut, "rendered %d files into %s: %d written, %d unchanged, %d deleted\n",
 				st.Files, o.output, st.Written, st.Unchanged, st.Deleted)
