@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -133,7 +135,7 @@ func LoadDir(dir string) (*Specs, error) {
 	return Load(os.DirFS(dir), filepath.ToSlash(filepath.Clean(dir)))
 }
 
-// Load reads every *.yaml and *.yml file in fsys (recursively, in lexical
+// Load reads every spec file (IsSpecFile) in fsys (recursively, in lexical
 // order, skipping hidden directories and the files ignoredFile names) and
 // decodes each document strictly into its kind. Problems name files as
 // prefix/path. It returns every problem found, not only the first. A
@@ -178,7 +180,7 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 				return nil
 			}
 		}
-		if ext := path.Ext(p); ext == ".yaml" || ext == ".yml" {
+		if IsSpecFile(p) {
 			files = append(files, p)
 		}
 		return nil
@@ -191,7 +193,7 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		problems = append(problems, Problem{File: path.Join(prefix, l), Message: "a symbolic link to a directory; fleiogen does not follow directory links: move the directory here, or link its spec files one by one"})
 	}
 	if len(files) == 0 && len(problems) == 0 {
-		return nil, fmt.Errorf("%s: no *.yaml or *.yml spec files found", prefix)
+		return nil, fmt.Errorf("%s: no *.yaml, *.yml or *.json spec files found", prefix)
 	}
 	// Files are read and decoded in parallel, each into its own Specs, and
 	// merged in file order.
@@ -209,6 +211,9 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		}
 		if IsGenerated(data) {
 			return // rendered output, not a spec
+		}
+		if path.Ext(files[i]) == ".json" {
+			data = jsonAsYAML(data)
 		}
 		partProblems[i] = part.loadFile(name, data)
 	})
@@ -237,6 +242,17 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		return specs, specs.loadProblems
 	}
 	return specs, nil
+}
+
+// IsSpecFile reports whether a file's name marks it as a spec file: it
+// ends in .yaml, .yml or .json, the files "kubectl apply -f DIR" reads. A
+// JSON file is read as YAML, of which JSON is a subset.
+func IsSpecFile(name string) bool {
+	switch path.Ext(name) {
+	case ".yaml", ".yml", ".json":
+		return true
+	}
+	return false
 }
 
 // ignoredFile reports whether a file is never read, whatever its name ends
@@ -325,6 +341,55 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 		}
 		problems = append(problems, s.loadDocument(file, doc.Content[0])...)
 	}
+}
+
+// jsonAsYAML rewrites the two escapes of valid JSON that YAML reads
+// differently, so that the YAML reader reads a JSON file as a JSON decoder
+// would: "\/" becomes "/", and a UTF-16 surrogate pair ("\ud83d\ude00", as
+// Python's json.dumps writes an emoji) becomes YAML's "\U0001F600"; a lone
+// surrogate becomes U+FFFD, as encoding/json decodes it. Escapes never span
+// lines, so line numbers stay. Data that is not valid JSON is returned as
+// it is, for the YAML reader to report.
+func jsonAsYAML(data []byte) []byte {
+	if !json.Valid(data) || !bytes.Contains(data, []byte(`\`)) {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		switch {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			// Valid JSON: an escape is complete, and \u has 4 hex digits.
+			switch data[i+1] {
+			case '/':
+				out = append(out, '/')
+				i++
+				continue
+			case 'u':
+				r, _ := hex4(data, i+2)
+				if utf16.IsSurrogate(r) {
+					if low, ok := hex4(data, i+8); ok && r < 0xdc00 && data[i+6] == '\\' && data[i+7] == 'u' {
+						if pair := utf16.DecodeRune(r, low); pair != unicode.ReplacementChar {
+							out = fmt.Appendf(out, `\U%08X`, pair)
+							i += 11
+							continue
+						}
+					}
+					out = append(out, `\uFFFD`...)
+					i += 5
+					continue
+				}
+			}
+			out = append(out, c, data[i+1])
+			i++
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 // firstInvalidUTF8 returns the offset of the first byte of data that is not

@@ -3,6 +3,7 @@ package generator
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -184,5 +185,66 @@ func TestNonSpecYAML(t *testing.T) {
 	want1 := `specs/charts/x/templates/dep.yaml:2: invalid YAML: did not find expected node content; if this file is not a spec (a Helm template, say), keep it out of the specs: name the directory that holds only the specs as DIR, or start the name of the file, or of a directory above it, with "."`
 	if err == nil || err.Error() != want1 {
 		t.Errorf("a Helm template:\ngot  %v\nwant %s", err, want1)
+	}
+}
+
+// TestJSONSpecs: *.json files are read as kubectl apply -f DIR reads them,
+// JSON being YAML, including the escapes YAML spells otherwise ("\/", and
+// a UTF-16 surrogate pair as Python's json.dumps writes a character
+// outside the BMP); problems name their JSON lines; a v1 List, as kubectl
+// get -o json prints it, is refused like its YAML form.
+func TestJSONSpecs(t *testing.T) {
+	fleet := `{
+	"apiVersion": "fleiogen.io\/v1alpha1",
+	"kind": "Fleet",
+	"metadata": {"name": "f", "annotations": {"note": "caf\u00e9 \ud83d\ude00, lone \udc00"}},
+	"spec": {
+		"repository": {"url": "https://git.example.com/fleet.git"},
+		"clusters": [{"name": "staging", "environment": "staging", "branch": "main",
+			"domain": "staging.example.com", "tenants": ["billing"]}],
+		"environments": [{"name": "staging", "acme": {"email": "ops@example.com"}}]
+	}
+}
+`
+	specs, err := Load(fstest.MapFS{
+		"fleet.json":   {Data: []byte(fleet)},
+		"billing.yaml": {Data: []byte(validBilling)},
+	}, "specs")
+	if err != nil {
+		t.Fatalf("a JSON Fleet refused:\n%v", err)
+	}
+	if _, err := Validate(specs); err != nil {
+		t.Fatalf("a JSON Fleet refused:\n%v", err)
+	}
+	if got, want := specs.Fleet.Metadata.Annotations["note"], "café 😀, lone \uFFFD"; got != want {
+		t.Errorf("escapes read as %q, want %q", got, want)
+	}
+	if specs.FleetSource.File != "specs/fleet.json" || specs.FleetSource.Line != 1 {
+		t.Errorf("source %s:%d", specs.FleetSource.File, specs.FleetSource.Line)
+	}
+
+	bad := strings.Replace(fleet, `"branch": "main"`, `"branch": "main", "colour": "blue"`, 1)
+	err = loadAndValidate(map[string]string{"fleet.json": bad, "billing.yaml": validBilling})
+	if err == nil || !strings.Contains(err.Error(), "specs/fleet.json:7: spec.clusters[0].colour: unknown field") {
+		t.Errorf("an unknown field in JSON: got %v", err)
+	}
+
+	list := `{"apiVersion": "v1", "kind": "List", "items": [` + strings.TrimSpace(fleet) + `]}`
+	err = loadAndValidate(map[string]string{"fleet.json": list, "billing.yaml": validBilling})
+	if err == nil || !strings.Contains(err.Error(), "inside a v1 List (as kubectl get -o yaml prints)") {
+		t.Errorf("a v1 List in JSON: got %v", err)
+	}
+
+	// JSON that is not a spec is skipped like YAML that is not one.
+	specs, err = Load(fstest.MapFS{
+		"fleet.yaml":    {Data: []byte(validFleet)},
+		"billing.yaml":  {Data: []byte(validBilling)},
+		"renovate.json": {Data: []byte(`{"extends": ["config:recommended"]}`)},
+	}, "specs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"specs/renovate.json:1: (no apiVersion and kind)"}; !slices.Equal(specs.Skipped, want) {
+		t.Errorf("skipped %q, want %q", specs.Skipped, want)
 	}
 }

@@ -74,10 +74,7 @@ func SpecsSide(repo *Repo, rev *Revision, dir string) (*Side, error) {
 	if err != nil {
 		return nil, inputError(err)
 	}
-	raw, found, err := repo.Files(rev, rel, func(p string) bool {
-		ext := path.Ext(p)
-		return ext == ".yaml" || ext == ".yml"
-	})
+	raw, found, err := repo.Files(rev, rel, generator.IsSpecFile)
 	if err != nil {
 		if IsInput(err) {
 			return nil, err
