@@ -402,7 +402,11 @@ func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]
 			if !ok { // no status to trust: no entry, rendered next time
 				return
 			}
-			sum := sha256.Sum256(f.Data)
+			sum := f.sum
+			if sum == nil {
+				s := sha256.Sum256(f.Data)
+				sum = &s
+			}
 			entries = append(entries, entryFile{hex.EncodeToString(sum[:]), fs, f.Path})
 		}
 		made[i] = entries

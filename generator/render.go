@@ -71,6 +71,38 @@ var Shared = &Deployment{Name: "(shared)"}
 // Shared. It also returns the files of each deployment it rendered, and
 // the shared files under Shared.
 func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deployment][]File, error) {
+	return renderSkipping(m, skip, nil)
+}
+
+// RenderWrite renders m without the deployments in skip, as RenderSkipping
+// does, and writes the files under root with those in keep, as
+// WriteScanned does, with the same checks and the same result. Once the
+// scan is done, the files of new directories (a first render's, a new
+// FleioDeployment's) are written as each part of the tree is rendered, in
+// staged directories that move into place only when every check has
+// passed; a render needs less memory so, and writing overlaps rendering.
+// It returns, as RenderSkipping, the files of each part rendered, for
+// RenderCache.StoreAll: the Data of a file written early is nil, and when
+// sums is true its SHA-256 is kept instead.
+func RenderWrite(root string, m *Model, skip map[*Deployment][]string, keep []string, sc *Scan, sums bool) (WriteStats, map[*Deployment][]File, error) {
+	w := &streamer{root: root, sc: sc, sums: sums}
+	files, byDeployment, err := renderSkipping(m, skip, w.take)
+	if err == nil {
+		err = w.err
+	}
+	if err != nil {
+		if w.s != nil {
+			w.s.abort()
+		}
+		return WriteStats{}, nil, err
+	}
+	st, err := writeScanned(root, files, keep, sc, w.s)
+	return st, byDeployment, err
+}
+
+// renderSkipping is RenderSkipping, handing each part's files to take (if
+// not nil) as soon as they are rendered.
+func renderSkipping(m *Model, skip map[*Deployment][]string, take func([]File)) ([]File, map[*Deployment][]File, error) {
 	// The platform is one task, each cluster, each tenant and each
 	// deployment another; they are independent, so they run in parallel
 	// and are joined in model order.
@@ -106,6 +138,9 @@ func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deplo
 			defer func() { <-sem; wg.Done() }()
 			r := &renderer{m: m}
 			task(r)
+			if take != nil && r.err == nil {
+				take(r.files)
+			}
 			parts[i], errs[i] = r.files, r.err
 		}()
 	}

@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"strings"
 )
 
@@ -42,6 +43,11 @@ func headerOf(p string) string {
 type File struct {
 	Path string
 	Data []byte
+
+	// sum is the SHA-256 of Data, taken when RenderWrite wrote the file
+	// while the rest rendered and dropped Data (nil Data); the render cache
+	// needs no more of it.
+	sum *[sha256.Size]byte
 }
 
 // patchYAML serialises a partial object as a strategic-merge patch: empty

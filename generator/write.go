@@ -2,6 +2,7 @@ package generator
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -125,7 +126,20 @@ func (sc *Scan) lockFresh(root string) error {
 
 // WriteScanned is WriteKeeping with the walk of root already started.
 func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStats, error) {
-	st := WriteStats{Files: len(files) + len(keep), Unchanged: len(keep)}
+	return writeScanned(root, files, keep, sc, nil)
+}
+
+// writeScanned is WriteScanned for files of which s (nil if none) already
+// wrote some into staged directories (see RenderWrite): those are not
+// written again, and on an error s's staged directories are removed, so
+// that nothing changes.
+func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager) (st WriteStats, err error) {
+	defer func() {
+		if err != nil && s != nil {
+			s.abort()
+		}
+	}()
+	st = WriteStats{Files: len(files) + len(keep), Unchanged: len(keep)}
 	want := make(map[string]bool, len(files)+len(keep))
 	for _, p := range keep {
 		if err := checkRelPath(p); err != nil {
@@ -201,12 +215,12 @@ func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStat
 	var problems []string
 	todo := make([]File, 0, len(files))
 	for i, f := range files {
-		switch verdict[i] {
-		case same:
+		switch {
+		case verdict[i] == same:
 			st.Unchanged++
-		case refuse:
+		case verdict[i] == refuse:
 			problems = append(problems, reasons[i])
-		default:
+		case !s.wrote(f.Path):
 			todo = append(todo, f)
 		}
 	}
@@ -226,21 +240,23 @@ func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStat
 			return st, err
 		}
 	}
-	tempName := tempNamer()
-	status, err := planWrite(todo, disk.dirs, tempName).apply(root, tempName)
-	if err != nil {
+	if s == nil {
+		s = newStager(root, disk.dirs, disk.temporaries(), tempNamer())
+	}
+	if err := s.writeAll(todo); err != nil {
 		return st, err
 	}
+	if err := s.commit(); err != nil {
+		return st, err
+	}
+	status := s.status
 	st.status = status
 	for i, f := range files {
 		if verdict[i] == same && seenOK[i] {
 			status[f.Path] = seen[i]
 		}
 	}
-	for _, f := range todo {
-		st.Written++
-		st.Bytes += int64(len(f.Data))
-	}
+	st.Written, st.Bytes = s.written, s.bytes
 	dirs := make(map[string]bool, len(disk.empty))
 	for _, p := range disk.empty {
 		dirs[p] = true
@@ -330,6 +346,93 @@ func (d *onDisk) linksOn(files []File, keep []string) []string {
 		check(p)
 	}
 	return slices.Sorted(maps.Keys(seen))
+}
+
+// temporaries returns the temporary files and directories the walk found,
+// as slash paths relative to the root: names a new one must not take.
+func (d *onDisk) temporaries() map[string]bool {
+	t := make(map[string]bool, len(d.temps)+len(d.tempDirs))
+	for _, p := range slices.Concat(d.temps, d.tempDirs) {
+		if rel, err := filepath.Rel(d.root, p); err == nil {
+			t[filepath.ToSlash(rel)] = true
+		}
+	}
+	return t
+}
+
+// streamer writes, while a tree renders, the files that go into new
+// directories (see RenderWrite), once the scan of the output root is done.
+type streamer struct {
+	root string
+	sc   *Scan
+	sums bool
+
+	once sync.Once
+	s    *stager // nil until the scan is done and the root locked, and if either failed
+
+	mu  sync.Mutex
+	err error // the first error writing; nothing is streamed after it
+}
+
+// ready reports whether the scan is done and the root locked, without
+// waiting for the scan: the files rendered before it ends are written
+// after the render, as a re-render's.
+func (w *streamer) ready() bool {
+	select {
+	case <-w.sc.done:
+	default:
+		return false
+	}
+	w.once.Do(func() {
+		if w.sc.err != nil {
+			return // writeScanned reports it
+		}
+		if w.sc.lock == nil {
+			if err := w.sc.lockFresh(w.root); err != nil {
+				return // writeScanned tries again, and reports it
+			}
+		}
+		w.s = newStager(w.root, w.sc.disk.dirs, w.sc.disk.temporaries(), tempNamer())
+	})
+	return w.s != nil
+}
+
+// take writes those of files that go into a directory the scan did not
+// find (a staged one: nothing is in place before every check has passed),
+// and drops their data. The others stay for writeScanned: a file that may
+// exist must be compared first, and checked with all the others.
+func (w *streamer) take(files []File) {
+	if !w.ready() {
+		return
+	}
+	disk := w.sc.disk
+	for i := range files {
+		f := &files[i]
+		dir := path.Dir(f.Path)
+		if !strings.Contains(dir, "/") || disk.dirs[dir] || disk.mayExist(f.Path) ||
+			checkRelPath(f.Path) != nil || isBootstrapPath(f.Path) {
+			continue
+		}
+		w.mu.Lock()
+		failed := w.err != nil
+		w.mu.Unlock()
+		if failed {
+			return
+		}
+		if err := w.s.write(*f); err != nil {
+			w.mu.Lock()
+			if w.err == nil {
+				w.err = err
+			}
+			w.mu.Unlock()
+			return
+		}
+		if w.sums {
+			sum := sha256.Sum256(f.Data)
+			f.sum = &sum
+		}
+		f.Data = nil
+	}
 }
 
 // mayExist reports whether p (a slash path) may name something on disk;

@@ -19,165 +19,214 @@ import (
 // temporary file beside it and renamed over its target. A directory that
 // does not exist yet (a new FleioDeployment's, or a whole new tree) is
 // built under a temporary name, .fleiogen-<pid>-<n>.tmp, beside where it
-// belongs, with its files written in place, and renamed into place once it
-// is complete. Either way a reader, or a render killed half way, never sees
-// a truncated file: what a kill leaves behind is temporary files and
-// directories, which the next render deletes. Building a new directory
-// aside saves a rename per file, a third of the cost of creating a file.
+// belongs, with its files written in place, and renamed into place once
+// every file is written and every check has passed. Either way a reader,
+// or a render killed half way, never sees a truncated file: what a kill
+// leaves behind is temporary files and directories, which the next render
+// deletes. Building a new directory aside saves a rename per file, a third
+// of the cost of creating a file.
+//
+// As nothing outside its temporary name can see a directory being built,
+// its files can be written while the rest of the tree still renders (see
+// RenderWrite): a first render need not hold the whole tree in memory.
 
-// writePlan says where each file and new directory is made.
-type writePlan struct {
-	dirs   []string          // directories to make, where they are made
-	staged map[string]string // new directory -> its temporary name
-	files  []plannedFile
+// stager places and writes files under root. The managed top-level
+// directories are made in place; every other missing directory whose
+// parent exists, or is a managed top-level directory, is staged, and the
+// missing directories below a staged one are made inside it. It is safe
+// for concurrent use.
+type stager struct {
+	root     string
+	have     map[string]bool // directories that exist (slash, relative)
+	avoid    map[string]bool // temporaries the scan found, which new names must not take
+	tempName func() string
+
+	mu      sync.Mutex
+	at      map[string]string   // a missing directory -> where it is made
+	staged  map[string]string   // a staged directory -> its temporary name
+	dirs    map[string]*madeDir // the directories to make, by where they are made
+	status  map[string]fileStat // each file written, by slash path
+	written int
+	bytes   int64
 }
 
-type plannedFile struct {
-	File
-	at     string // where it is written (differs from Path when staged)
-	atomic bool   // written beside its target, then renamed over it
+func newStager(root string, have, avoid map[string]bool, tempName func() string) *stager {
+	return &stager{root: root, have: have, avoid: avoid, tempName: tempName,
+		at: map[string]string{}, staged: map[string]string{}, dirs: map[string]*madeDir{}, status: map[string]fileStat{}}
 }
 
-// planWrite plans writing files, whose existing directories are in have.
-// Directories are slash paths relative to the output root. The managed
-// top-level directories are made in place; every other missing directory
-// whose parent exists, or is a managed top made in place, is staged.
-func planWrite(files []File, have map[string]bool, tempName func() string) writePlan {
-	p := writePlan{staged: map[string]string{}}
-	need := map[string]bool{}
-	for _, f := range files {
-		for dir := path.Dir(f.Path); dir != "." && !have[dir] && !need[dir]; dir = path.Dir(dir) {
-			need[dir] = true
-		}
-	}
-	at := map[string]string{} // a new directory -> where it is made
-	var place func(dir string) string
-	place = func(dir string) string {
-		if a, ok := at[dir]; ok {
-			return a
-		}
-		parent := path.Dir(dir)
-		var a string
-		switch {
-		case parent == ".":
-			a = dir
-		case !need[parent] || path.Dir(parent) == ".":
-			a = parent + "/" + tempName()
-			p.staged[dir] = a
-		default:
-			a = place(parent) + "/" + path.Base(dir)
-		}
-		at[dir] = a
-		p.dirs = append(p.dirs, a)
+func (s *stager) abs(rel string) string { return filepath.Join(s.root, filepath.FromSlash(rel)) }
+
+// place returns where the missing directory dir is made. s.mu is held.
+func (s *stager) place(dir string) string {
+	if a, ok := s.at[dir]; ok {
 		return a
 	}
-	for _, dir := range slices.Sorted(maps.Keys(need)) {
-		place(dir)
-	}
-	p.files = make([]plannedFile, len(files))
-	for i, f := range files {
-		dir := path.Dir(f.Path)
-		pf := plannedFile{File: f, at: f.Path, atomic: true}
-		if need[dir] && strings.Contains(dir, "/") {
-			pf.at, pf.atomic = place(dir)+"/"+path.Base(f.Path), false
+	parent := path.Dir(dir)
+	var a string
+	fresh := false
+	switch {
+	case parent == ".":
+		a = dir
+	case s.have[parent] || path.Dir(parent) == ".":
+		if !s.have[parent] {
+			s.place(parent) // a managed top-level directory, made in place
 		}
-		p.files[i] = pf
+		for a = parent + "/" + s.tempName(); s.avoid[a]; a = parent + "/" + s.tempName() {
+		}
+		s.staged[dir] = a
+		fresh = true
+	default:
+		a = s.place(parent) + "/" + path.Base(dir)
 	}
-	return p
+	s.at[dir] = a
+	s.dirs[a] = &madeDir{fresh: fresh}
+	return a
 }
 
-// apply carries out the plan under root and returns each written file's
-// status, by slash path. On an error, the staged directories not yet in
-// place are removed: what is in place is complete.
-func (p writePlan) apply(root string, tempName func() string) (map[string]fileStat, error) {
-	if err := os.MkdirAll(root, 0o755); err != nil {
-		return nil, err
+// where returns where f is written, and whether it is written beside its
+// target and renamed over it (its directory exists, or is a managed
+// top-level directory made in place).
+func (s *stager) where(f File) (at string, atomic bool) {
+	dir := path.Dir(f.Path)
+	if s.have[dir] {
+		return f.Path, true
 	}
-	abs := func(rel string) string { return filepath.Join(root, filepath.FromSlash(rel)) }
-	// A directory is made by the first group of files that needs it, just
-	// before they are written: the kernel makes a directory's files for
-	// less right after the directory than after every other directory.
-	// The staged directories must not exist (a leftover could hold others'
-	// files); those this run made hold only its files, and are removed on
-	// an error.
-	dirs := make(map[string]*madeDir, len(p.dirs))
-	for _, dir := range p.dirs {
-		dirs[dir] = &madeDir{}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.place(dir)
+	if !strings.Contains(dir, "/") {
+		return f.Path, true
 	}
-	for _, tmp := range p.staged {
-		dirs[tmp].fresh = true
+	return a + "/" + path.Base(f.Path), false
+}
+
+// ensure makes the directory at (where it is made), and the missing
+// directories above it, once. A directory is made by the first file that
+// needs it, just before it is written: the kernel makes a directory's
+// files for less right after the directory than after every other
+// directory. A staged directory must not exist yet (a leftover could hold
+// others' files).
+func (s *stager) ensure(at string) error {
+	s.mu.Lock()
+	d, ok := s.dirs[at]
+	s.mu.Unlock()
+	if !ok {
+		return nil // it exists
 	}
-	cleanup := func() { // once every group is done
-		for _, tmp := range p.staged {
-			if dirs[tmp].made {
-				os.RemoveAll(abs(tmp))
-			}
-		}
-	}
-	var ensure func(dir string) error
-	ensure = func(dir string) error {
-		d, ok := dirs[dir]
-		if !ok {
-			return nil // it exists
-		}
-		d.once.Do(func() {
-			if parent := path.Dir(dir); parent != "." {
-				if d.err = ensure(parent); d.err != nil {
-					return
-				}
-			}
-			err := os.Mkdir(abs(dir), 0o755)
-			if err != nil && (d.fresh || !errors.Is(err, fs.ErrExist)) {
-				d.err = err
+	d.once.Do(func() {
+		if parent := path.Dir(at); parent != "." {
+			if d.err = s.ensure(parent); d.err != nil {
 				return
 			}
-			d.made = err == nil
-		})
-		return d.err
-	}
-	var mu sync.Mutex
-	status := make(map[string]fileStat, len(p.files))
-	groups := groupByDir(p.files, func(f plannedFile) string { return f.at })
-	errs := make([][]error, len(groups))
-	parallel(len(groups), func(g int) {
-		if err := ensure(path.Dir(groups[g][0].at)); err != nil {
-			errs[g] = []error{err}
+		}
+		err := os.Mkdir(s.abs(at), 0o755)
+		if err != nil && (d.fresh || !errors.Is(err, fs.ErrExist)) {
+			d.err = err
 			return
 		}
-		stats := make([]fileStat, len(groups[g]))
-		for i, f := range groups[g] {
-			var err error
-			if f.atomic {
-				target := abs(f.Path)
-				stats[i], err = writeNew(filepath.Join(filepath.Dir(target), tempName()), f.Data, target)
-			} else {
-				stats[i], err = writeNew(abs(f.at), f.Data, "")
-			}
-			if err != nil {
-				errs[g] = append(errs[g], fmt.Errorf("writing %s: %w", abs(f.Path), err))
-			}
-		}
-		mu.Lock()
-		for i, f := range groups[g] {
-			status[f.Path] = stats[i]
-		}
-		mu.Unlock()
+		d.made = err == nil
 	})
-	if err := firstErrors(slices.Concat(errs...)); err != nil {
-		cleanup()
-		return nil, err
+	return d.err
+}
+
+// write writes f where it goes, and records its status.
+func (s *stager) write(f File) error {
+	at, atomic := s.where(f)
+	if err := s.ensure(path.Dir(at)); err != nil {
+		return err
 	}
-	var failed []error
-	for _, dir := range slices.Sorted(maps.Keys(p.staged)) {
-		if err := rename(abs(p.staged[dir]), abs(dir)); err != nil {
-			failed = append(failed, fmt.Errorf("moving %s into place: %w", abs(dir), err))
+	var st fileStat
+	var err error
+	if atomic {
+		target := s.abs(f.Path)
+		st, err = writeNew(filepath.Join(filepath.Dir(target), s.tempName()), f.Data, target)
+	} else {
+		st, err = writeNew(s.abs(at), f.Data, "")
+	}
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", s.abs(f.Path), err)
+	}
+	s.mu.Lock()
+	s.status[f.Path] = st
+	s.written++
+	s.bytes += int64(len(f.Data))
+	s.mu.Unlock()
+	return nil
+}
+
+// writeAll writes files, a directory's files on one goroutine.
+func (s *stager) writeAll(files []File) error {
+	groups := groupByDir(files, func(f File) string {
+		at, _ := s.where(f)
+		return at
+	})
+	errs := make([][]error, len(groups))
+	parallel(len(groups), func(g int) {
+		for _, f := range groups[g] {
+			if err := s.write(f); err != nil {
+				errs[g] = append(errs[g], err)
+			}
 		}
+	})
+	return firstErrors(slices.Concat(errs...))
+}
+
+// wrote reports whether s (which may be nil) wrote the file p.
+func (s *stager) wrote(p string) bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.status[p]
+	return ok
+}
+
+// commit moves the staged directories into place. On an error, those not
+// yet in place are removed: what is in place is complete.
+func (s *stager) commit() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var failed []error
+	for _, dir := range slices.Sorted(maps.Keys(s.staged)) {
+		if !s.dirs[s.staged[dir]].made {
+			continue // nothing was written in it
+		}
+		if err := rename(s.abs(s.staged[dir]), s.abs(dir)); err != nil {
+			failed = append(failed, fmt.Errorf("moving %s into place: %w", s.abs(dir), err))
+			continue
+		}
+		s.dirs[s.staged[dir]].made = false // in place now
 	}
 	if len(failed) > 0 {
-		cleanup()
-		return nil, firstErrors(failed)
+		s.abortLocked()
+		return firstErrors(failed)
 	}
-	return status, nil
+	return nil
+}
+
+// abort removes the staged directories this run made and did not move into
+// place, with what was written in them.
+func (s *stager) abort() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.abortLocked()
+}
+
+func (s *stager) abortLocked() {
+	for _, tmp := range s.staged {
+		if s.dirs[tmp].made {
+			os.RemoveAll(s.abs(tmp))
+		}
+	}
+	// Then the directories made in place (the managed top-level ones),
+	// when that left them empty.
+	for at, d := range s.dirs {
+		if !d.fresh && d.made {
+			os.Remove(s.abs(at))
+		}
+	}
 }
 
 // firstErrors joins the first ten errors.

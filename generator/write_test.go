@@ -422,22 +422,41 @@ func TestWriteCleansAKilledRendersStagingDirectory(t *testing.T) {
 }
 
 // TestWriteNeverBuildsInALeftoverDirectory: a new directory is built under
-// a temporary name that must not exist; if a leftover of that name holds a
-// file fleiogen did not write, the write fails and the file stays where it
-// is, rather than moving into the tree.
+// a temporary name that must not exist. A new name avoids the leftovers the
+// scan found; if a leftover of that name holds a file fleiogen did not
+// write and the scan did not see it, the write fails. Either way the file
+// stays where it is, rather than moving into the tree.
 func TestWriteNeverBuildsInALeftoverDirectory(t *testing.T) {
-	root := t.TempDir()
-	writeFile(t, root, "components/.fleiogen-1-1.tmp/mine.txt", []byte("mine\n"))
-	writeFile(t, root, "components/old.yaml", gen("x: 1\n"))
-	var n atomic.Int64 // apply may name temporary files in parallel
-	name := func() string { return ".fleiogen-1-" + strconv.FormatInt(n.Add(1), 10) + ".tmp" }
-	files := []File{{Path: "components/x/a.yaml", Data: gen("a: 1\n")}}
-	_, err := planWrite(files, map[string]bool{"components": true}, name).apply(root, name)
-	if err == nil {
-		t.Fatal("built a new directory in a leftover holding a user's file")
-	}
-	if !exists(root, "components/.fleiogen-1-1.tmp/mine.txt") || exists(root, "components/x") {
-		t.Error("the user's file moved, or a partial directory appeared")
+	for _, seen := range []bool{true, false} {
+		root := t.TempDir()
+		writeFile(t, root, "components/.fleiogen-1-1.tmp/mine.txt", []byte("mine\n"))
+		writeFile(t, root, "components/old.yaml", gen("x: 1\n"))
+		var n atomic.Int64 // files may be named in parallel
+		name := func() string { return ".fleiogen-1-" + strconv.FormatInt(n.Add(1), 10) + ".tmp" }
+		avoid := map[string]bool{}
+		if seen {
+			avoid["components/.fleiogen-1-1.tmp"] = true
+		}
+		s := newStager(root, map[string]bool{"components": true}, avoid, name)
+		err := s.writeAll([]File{{Path: "components/x/a.yaml", Data: gen("a: 1\n")}})
+		if err == nil {
+			err = s.commit()
+		}
+		if seen && err != nil {
+			t.Errorf("a leftover the scan found: %v", err)
+		}
+		if !seen {
+			if err == nil {
+				t.Error("built a new directory in a leftover holding a user's file")
+			}
+			s.abort()
+		}
+		if !exists(root, "components/.fleiogen-1-1.tmp/mine.txt") {
+			t.Errorf("scan saw the leftover: %v: the user's file moved", seen)
+		}
+		if exists(root, "components/x") != seen || seen && !exists(root, "components/x/a.yaml") {
+			t.Errorf("scan saw the leftover: %v: components/x exists: %v", seen, exists(root, "components/x"))
+		}
 	}
 }
 

@@ -76,16 +76,12 @@ cache.`,
 			if cache != nil {
 				unchanged, keys = cache.Lookup(o.output, specs.Fleet, m)
 			}
-			files, byDeployment, err := generator.RenderSkipping(m, unchanged)
-			if err != nil {
-				return withCode(ExitFailure, err)
-			}
 			var keep []string
 			for _, d := range m.Deployments {
 				keep = append(keep, unchanged[d]...)
 			}
 			keep = append(keep, unchanged[generator.Shared]...)
-			st, err := generator.WriteScanned(o.output, files, keep, scan)
+			st, byDeployment, err := generator.RenderWrite(o.output, m, unchanged, keep, scan, cache != nil)
 			if err != nil {
 				return withCode(ExitFailure, err)
 			}
