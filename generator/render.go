@@ -86,7 +86,7 @@ func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deplo
 // sums is true its SHA-256 is kept instead.
 func RenderWrite(root string, m *Model, skip map[*Deployment][]string, keep []string, sc *Scan, sums bool) (WriteStats, map[*Deployment][]File, error) {
 	w := &streamer{root: root, sc: sc, sums: sums}
-	files, byDeployment, err := renderSkipping(m, skip, w.take)
+	files, byDeployment, err := renderSkipping(m, skip, w.write)
 	if err == nil {
 		err = w.err
 	}
@@ -100,9 +100,9 @@ func RenderWrite(root string, m *Model, skip map[*Deployment][]string, keep []st
 	return st, byDeployment, err
 }
 
-// renderSkipping is RenderSkipping, handing each part's files to take (if
-// not nil) as soon as they are rendered.
-func renderSkipping(m *Model, skip map[*Deployment][]string, take func([]File)) ([]File, map[*Deployment][]File, error) {
+// renderSkipping is RenderSkipping, handing each file to write (if not
+// nil) as soon as it is rendered (see renderer.write).
+func renderSkipping(m *Model, skip map[*Deployment][]string, write func(string, []byte) (File, bool)) ([]File, map[*Deployment][]File, error) {
 	// The platform is one task, each cluster, each tenant and each
 	// deployment another; they are independent, so they run in parallel
 	// and are joined in model order.
@@ -136,11 +136,8 @@ func renderSkipping(m *Model, skip map[*Deployment][]string, take func([]File)) 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			r := &renderer{m: m}
+			r := &renderer{m: m, write: write}
 			task(r)
-			if take != nil && r.err == nil {
-				take(r.files)
-			}
 			parts[i], errs[i] = r.files, r.err
 		}()
 	}
@@ -173,6 +170,20 @@ type renderer struct {
 	m     *Model
 	files []File
 	err   error
+	// write, when not nil, writes a file at once when it may (see
+	// streamer.write), so that its bytes need not be kept.
+	write func(path string, data []byte) (File, bool)
+}
+
+// add adds the file path holding data, which it may not keep.
+func (r *renderer) add(path string, data []byte) {
+	if r.write != nil && r.err == nil {
+		if f, ok := r.write(path, data); ok {
+			r.files = append(r.files, f)
+			return
+		}
+	}
+	r.files = append(r.files, File{Path: path, Data: bytes.Clone(data)})
 }
 
 // buffers are reused for every file and patch; what they serialise is
@@ -197,7 +208,7 @@ func (r *renderer) yaml(path string, objs ...any) {
 			r.err = fmt.Errorf("%s: %w", path, err)
 		}
 	}
-	r.files = append(r.files, File{Path: path, Data: bytes.Clone(b.Bytes())})
+	r.add(path, b.Bytes())
 }
 
 // encodedDoc is an object serialised by encoded, which yaml writes as is.

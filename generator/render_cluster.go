@@ -100,7 +100,7 @@ func (r *renderer) cluster(c *ClusterModel) {
 	if len(tenants) > 0 {
 		r.yaml(dir+"/tenants.yaml", tenants...)
 	}
-	r.files = append(r.files, File{Path: dir + "/README.md", Data: []byte(ClusterReadme(r.m, c))})
+	r.add(dir+"/README.md", []byte(ClusterReadme(r.m, c)))
 }
 
 // RuntimeValues returns the flux-runtime-info data of a cluster.

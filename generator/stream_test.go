@@ -86,7 +86,7 @@ func TestStreamedFilesVanishWhenACheckFails(t *testing.T) {
 	defer sc.Close()
 	<-sc.done
 	w := &streamer{root: root, sc: sc}
-	files, _, err := renderSkipping(m, nil, w.take)
+	files, _, err := renderSkipping(m, nil, w.write)
 	if err != nil || w.err != nil {
 		t.Fatal(err, w.err)
 	}

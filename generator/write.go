@@ -397,42 +397,43 @@ func (w *streamer) ready() bool {
 	return w.s != nil
 }
 
-// take writes those of files that go into a directory the scan did not
-// find (a staged one: nothing is in place before every check has passed),
-// and drops their data. The others stay for writeScanned: a file that may
-// exist must be compared first, and checked with all the others.
-func (w *streamer) take(files []File) {
+// write writes the file path holding data at once, and returns it without
+// its data, if it goes into a directory the scan did not find (a staged
+// one: nothing is in place before every check has passed). Otherwise, or
+// before the scan is done, it returns false, and the file waits for
+// writeScanned: a file that may exist must be compared first, and checked
+// with all the others.
+func (w *streamer) write(p string, data []byte) (File, bool) {
 	if !w.ready() {
-		return
+		return File{}, false
 	}
 	disk := w.sc.disk
-	for i := range files {
-		f := &files[i]
-		dir := path.Dir(f.Path)
-		if !strings.Contains(dir, "/") || disk.dirs[dir] || disk.mayExist(f.Path) ||
-			checkRelPath(f.Path) != nil || isBootstrapPath(f.Path) {
-			continue
-		}
-		w.mu.Lock()
-		failed := w.err != nil
-		w.mu.Unlock()
-		if failed {
-			return
-		}
-		if err := w.s.write(*f); err != nil {
-			w.mu.Lock()
-			if w.err == nil {
-				w.err = err
-			}
-			w.mu.Unlock()
-			return
-		}
-		if w.sums {
-			sum := sha256.Sum256(f.Data)
-			f.sum = &sum
-		}
-		f.Data = nil
+	dir := path.Dir(p)
+	if !strings.Contains(dir, "/") || disk.dirs[dir] || disk.mayExist(p) ||
+		checkRelPath(p) != nil || isBootstrapPath(p) {
+		return File{}, false
 	}
+	w.mu.Lock()
+	failed := w.err != nil
+	w.mu.Unlock()
+	if failed {
+		return File{}, false
+	}
+	f := File{Path: p, Data: data}
+	if err := w.s.write(f); err != nil {
+		w.mu.Lock()
+		if w.err == nil {
+			w.err = err
+		}
+		w.mu.Unlock()
+		return File{}, false
+	}
+	f.Data = nil
+	if w.sums {
+		sum := sha256.Sum256(data)
+		f.sum = &sum
+	}
+	return f, true
 }
 
 // mayExist reports whether p (a slash path) may name something on disk;
