@@ -403,6 +403,9 @@ func (c *RenderCache) StoreAll(root string, st WriteStats, keys map[*Deployment]
 				return
 			}
 			sum := f.sum
+			if sum == nil && f.Data == nil { // written early, unsummed
+				return
+			}
 			if sum == nil {
 				s := sha256.Sum256(f.Data)
 				sum = &s

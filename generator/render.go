@@ -87,16 +87,16 @@ func RenderSkipping(m *Model, skip map[*Deployment][]string) ([]File, map[*Deplo
 func RenderWrite(root string, m *Model, skip map[*Deployment][]string, keep []string, sc *Scan, sums bool) (WriteStats, map[*Deployment][]File, error) {
 	w := &streamer{root: root, sc: sc, sums: sums}
 	files, byDeployment, err := renderSkipping(m, skip, w.write)
-	if err == nil {
-		err = w.err
-	}
 	if err != nil {
 		if w.s != nil {
 			w.s.abort()
 		}
+		sc.unmake(root)
 		return WriteStats{}, nil, err
 	}
-	st, err := writeScanned(root, files, keep, sc, w.s)
+	// A file that could not be written early (a full disk) is reported
+	// after the checks, as it would have been without streaming.
+	st, err := writeScanned(root, files, keep, sc, w.s, w.err)
 	return st, byDeployment, err
 }
 

@@ -76,6 +76,8 @@ type Scan struct {
 	// until WriteScanned when the root did not exist (WriteScanned makes
 	// it, then locks it and walks it again).
 	lock *os.File
+	// made is the highest directory made for the root (see unmake).
+	made string
 }
 
 // StartScan locks the output root, when it exists, against other renders
@@ -112,6 +114,7 @@ func (sc *Scan) Close() {
 // started, locks it, and walks it again: another render may have made it
 // and written into it since.
 func (sc *Scan) lockFresh(root string) error {
+	made := topMissing(root)
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return err
 	}
@@ -119,24 +122,54 @@ func (sc *Scan) lockFresh(root string) error {
 	if err != nil {
 		return err
 	}
-	sc.lock = lock
+	sc.lock, sc.made = lock, made
 	sc.disk, sc.err = walkTree(root)
 	return sc.err
 }
 
+// topMissing returns the highest directory on the path to dir that does
+// not exist, or "" if dir exists.
+func topMissing(dir string) string {
+	missing := ""
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil {
+			return missing
+		}
+		missing = p
+		if filepath.Dir(p) == p {
+			return missing
+		}
+	}
+}
+
+// unmake removes, while they are empty, the directories lockFresh made
+// for the output root, so that a render that failed leaves no trace. It
+// does so only under the lock: another render may be writing there.
+func (sc *Scan) unmake(root string) {
+	if sc.made == "" || sc.lock == nil {
+		return
+	}
+	for p := filepath.Clean(root); os.Remove(p) == nil && p != sc.made; p = filepath.Dir(p) {
+	}
+}
+
 // WriteScanned is WriteKeeping with the walk of root already started.
 func WriteScanned(root string, files []File, keep []string, sc *Scan) (WriteStats, error) {
-	return writeScanned(root, files, keep, sc, nil)
+	return writeScanned(root, files, keep, sc, nil, nil)
 }
 
 // writeScanned is WriteScanned for files of which s (nil if none) already
 // wrote some into staged directories (see RenderWrite): those are not
 // written again, and on an error s's staged directories are removed, so
-// that nothing changes.
-func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager) (st WriteStats, err error) {
+// that nothing changes. early is an error s met writing early, returned
+// once the checks have passed (a check's problems come first).
+func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager, early error) (st WriteStats, err error) {
 	defer func() {
-		if err != nil && s != nil {
-			s.abort()
+		if err != nil {
+			if s != nil {
+				s.abort()
+			}
+			sc.unmake(root)
 		}
 	}()
 	st = WriteStats{Files: len(files) + len(keep), Unchanged: len(keep)}
@@ -230,6 +263,9 @@ func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager)
 		return st, fmt.Errorf("nothing was written:\n%s", strings.Join(problems, "\n"))
 	}
 
+	if early != nil {
+		return st, early
+	}
 	for _, t := range temps {
 		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return st, err
@@ -409,7 +445,7 @@ func (w *streamer) write(p string, data []byte) (File, bool) {
 	}
 	disk := w.sc.disk
 	dir := path.Dir(p)
-	if !strings.Contains(dir, "/") || disk.dirs[dir] || disk.mayExist(p) ||
+	if dir == "." || disk.dirs[dir] || disk.mayExist(p) ||
 		checkRelPath(p) != nil || isBootstrapPath(p) {
 		return File{}, false
 	}
@@ -462,6 +498,15 @@ func (d *onDisk) mayExist(p string) bool {
 // at once.
 func walkTree(root string) (*onDisk, error) {
 	d := &onDisk{root: root, files: map[string]bool{}, dirs: map[string]bool{}, odd: map[string]bool{}, links: map[string]bool{}}
+	// A render stages a missing top-level directory in the root itself:
+	// a killed one may have left it there.
+	if entries, err := readDirUnsorted(root); err == nil {
+		for _, e := range entries {
+			if isTempName(e.name) && e.typ.IsDir() {
+				d.tempDirs = append(d.tempDirs, filepath.Join(root, e.name))
+			}
+		}
+	}
 	w := &walker{d: d, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	for _, top := range ManagedDirs {
 		base := filepath.Join(root, top)

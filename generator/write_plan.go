@@ -30,11 +30,11 @@ import (
 // its files can be written while the rest of the tree still renders (see
 // RenderWrite): a first render need not hold the whole tree in memory.
 
-// stager places and writes files under root. The managed top-level
-// directories are made in place; every other missing directory whose
-// parent exists, or is a managed top-level directory, is staged, and the
-// missing directories below a staged one are made inside it. It is safe
-// for concurrent use.
+// stager places and writes files under root. A missing directory whose
+// parent exists (or a missing managed top-level directory) is staged, and
+// the missing directories below a staged one are made inside it: no
+// directory appears in the tree before commit. It is safe for concurrent
+// use.
 type stager struct {
 	root     string
 	have     map[string]bool // directories that exist (slash, relative)
@@ -65,18 +65,18 @@ func (s *stager) place(dir string) string {
 	parent := path.Dir(dir)
 	var a string
 	fresh := false
-	switch {
-	case parent == ".":
-		a = dir
-	case s.have[parent] || path.Dir(parent) == ".":
-		if !s.have[parent] {
-			s.place(parent) // a managed top-level directory, made in place
+	if parent == "." || s.have[parent] {
+		// Staged beside where it belongs: a missing managed top-level
+		// directory in the output root, any other in its parent.
+		prefix := ""
+		if parent != "." {
+			prefix = parent + "/"
 		}
-		for a = parent + "/" + s.tempName(); s.avoid[a]; a = parent + "/" + s.tempName() {
+		for a = prefix + s.tempName(); s.avoid[a]; a = prefix + s.tempName() {
 		}
 		s.staged[dir] = a
 		fresh = true
-	default:
+	} else {
 		a = s.place(parent) + "/" + path.Base(dir)
 	}
 	s.at[dir] = a
@@ -85,8 +85,7 @@ func (s *stager) place(dir string) string {
 }
 
 // where returns where f is written, and whether it is written beside its
-// target and renamed over it (its directory exists, or is a managed
-// top-level directory made in place).
+// target and renamed over it (its directory exists).
 func (s *stager) where(f File) (at string, atomic bool) {
 	dir := path.Dir(f.Path)
 	if s.have[dir] {
@@ -94,11 +93,7 @@ func (s *stager) where(f File) (at string, atomic bool) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	a := s.place(dir)
-	if !strings.Contains(dir, "/") {
-		return f.Path, true
-	}
-	return a + "/" + path.Base(f.Path), false
+	return s.place(dir) + "/" + path.Base(f.Path), false
 }
 
 // ensure makes the directory at (where it is made), and the missing
@@ -139,8 +134,12 @@ func (s *stager) write(f File) error {
 	var st fileStat
 	var err error
 	if atomic {
-		target := s.abs(f.Path)
-		st, err = writeNew(filepath.Join(filepath.Dir(target), s.tempName()), f.Data, target)
+		dir := path.Dir(f.Path)
+		name := s.tempName()
+		for s.avoid[dir+"/"+name] {
+			name = s.tempName()
+		}
+		st, err = writeNew(s.abs(dir+"/"+name), f.Data, s.abs(f.Path))
 	} else {
 		st, err = writeNew(s.abs(at), f.Data, "")
 	}
@@ -218,13 +217,6 @@ func (s *stager) abortLocked() {
 	for _, tmp := range s.staged {
 		if s.dirs[tmp].made {
 			os.RemoveAll(s.abs(tmp))
-		}
-	}
-	// Then the directories made in place (the managed top-level ones),
-	// when that left them empty.
-	for at, d := range s.dirs {
-		if !d.fresh && d.made {
-			os.Remove(s.abs(at))
 		}
 	}
 }
