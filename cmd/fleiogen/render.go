@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -55,6 +57,13 @@ cache.`,
 			}
 			if err := checkOutputDir(o.output); err != nil {
 				return err
+			}
+			if os.Getenv("GOGC") == "" {
+				// A render writes its files as it goes, so its live heap
+				// stays small and the collector, at its default of 100,
+				// runs often for little: 200 measured 5 to 10% faster at
+				// 1000 deployments (docs/bench.md), for 10 to 15 MiB more.
+				debug.SetGCPercent(200)
 			}
 			// The walk of the output tree overlaps loading and rendering.
 			scan := generator.StartScan(o.output)
