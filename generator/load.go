@@ -213,6 +213,11 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 			return // rendered output, not a spec
 		}
 		if path.Ext(files[i]) == ".json" {
+			if n, line := jsonStream(data); n > 1 {
+				part.whole = true
+				partProblems[i] = Problems{{File: name, Line: line, Message: fmt.Sprintf("%d JSON values one after another (a JSON stream); fleiogen reads one JSON document per file: put each object in a file of its own, or write them as YAML documents separated by ---", n)}}
+				return
+			}
 			data = jsonAsYAML(data)
 		}
 		partProblems[i] = part.loadFile(name, data)
@@ -340,6 +345,28 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 			continue // an empty document ("---" alone, or only a comment), as kubectl skips it
 		}
 		problems = append(problems, s.loadDocument(file, doc.Content[0])...)
+	}
+}
+
+// jsonStream counts the JSON values in data when it is a stream of more
+// than one (as kubectl reads), and gives the line the second starts on.
+func jsonStream(data []byte) (n, line int) {
+	if json.Valid(data) {
+		return 1, 0
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	for {
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			if errors.Is(err, io.EOF) {
+				return n, line
+			}
+			return 0, 0 // not JSON: the YAML reader reports it
+		}
+		if n++; n == 2 {
+			end := int(dec.InputOffset()) - len(v)
+			line = bytes.Count(data[:end], []byte("\n")) + 1
+		}
 	}
 }
 

@@ -235,6 +235,13 @@ func TestJSONSpecs(t *testing.T) {
 		t.Errorf("a v1 List in JSON: got %v", err)
 	}
 
+	// A stream of JSON objects is refused, not read as its first.
+	stream := `{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}}` + "\n" + strings.TrimSpace(fleet) + "\n"
+	err = loadAndValidate(map[string]string{"fleet.json": stream, "billing.yaml": validBilling})
+	if err == nil || !strings.Contains(err.Error(), "specs/fleet.json:2: 2 JSON values one after another") {
+		t.Errorf("a JSON stream: got %v", err)
+	}
+
 	// JSON that is not a spec is skipped like YAML that is not one.
 	specs, err = Load(fstest.MapFS{
 		"fleet.yaml":    {Data: []byte(validFleet)},
