@@ -192,6 +192,7 @@ func (g *Graph) DOT() string {
 // the order Flux applies it in.
 func ClusterReadme(m *Model, c *ClusterModel) string {
 	var b strings.Builder
+	b.Grow(4096 + 128*len(c.Deployments))
 	b.WriteString(MarkdownHeader)
 	fmt.Fprintf(&b, "# Cluster %s\n\n", c.Name)
 	fmt.Fprintf(&b, "Environment `%s`, branch `%s`, domain `%s`.\n\n", c.Environment, c.Branch, c.Domain)
@@ -217,8 +218,30 @@ func ClusterReadme(m *Model, c *ClusterModel) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("## Rollout order\n\nA solid arrow points from a Kustomization to one that waits for it (`dependsOn`); a dotted arrow, to one that it applies.\n\n```mermaid\n")
-	b.WriteString(ClusterGraph(c).Mermaid())
+	b.WriteString("## Rollout order\n\n")
+	g := ClusterGraph(c)
+	var mermaid string
+	if len(g.Edges) <= mermaidMaxEdges {
+		mermaid = g.Mermaid()
+	}
+	if mermaid == "" || len(mermaid) > mermaidMaxTextSize {
+		// Mermaid (GitHub's and GitLab's renderer) shows an error instead of
+		// a graph this large, and building it is most of a large cluster's
+		// render.
+		fmt.Fprintf(&b, "The graph of this cluster's %d Kustomizations has %d arrows, more than Mermaid draws (%d arrows and %d characters by default), so it is not drawn here. Each FleioDeployment's stages are applied by its tenant's Kustomization and wait for one another in the order %s. Draw the whole graph with Graphviz:\n\n",
+			len(g.Nodes), len(g.Edges), mermaidMaxEdges, mermaidMaxTextSize, strings.Join(Stages, " → "))
+		fmt.Fprintf(&b, "```sh\nfleiogen graph --cluster %s -o dot SPECS | dot -Tsvg > %s.svg\n```\n", c.Name, c.Name)
+		return b.String()
+	}
+	b.WriteString("A solid arrow points from a Kustomization to one that waits for it (`dependsOn`); a dotted arrow, to one that it applies.\n\n```mermaid\n")
+	b.WriteString(mermaid)
 	b.WriteString("```\n")
 	return b.String()
 }
+
+// Mermaid's default limits, which GitHub and GitLab keep: a flowchart with
+// more arrows or a longer text is shown as an error, not drawn.
+const (
+	mermaidMaxEdges    = 500
+	mermaidMaxTextSize = 50000
+)
