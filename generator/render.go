@@ -142,8 +142,12 @@ func renderSkipping(m *Model, skip map[*Deployment][]string, write func(string, 
 		}()
 	}
 	wg.Wait()
-	var files []File
-	byDeployment := map[*Deployment][]File{}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	files := make([]File, 0, n)
+	byDeployment := make(map[*Deployment][]File, len(m.Deployments)+1)
 	for i := range parts {
 		if errs[i] != nil {
 			return nil, nil, errs[i]
