@@ -1,6 +1,8 @@
 package main
 
 import (
+	"maps"
+	"strings"
 	"testing"
 
 	"github.com/fleiogen/fleiogen/generator"
@@ -24,5 +26,15 @@ func TestSyntheticFleetIsValid(t *testing.T) {
 	}
 	if got := len(m.Deployments); got != 25 {
 		t.Errorf("got %d FleioDeployments, want 25", got)
+	}
+}
+
+// TestMeminfo reads the figures machineState prints from /proc/meminfo's
+// format, in KiB, and skips lines it cannot read.
+func TestMeminfo(t *testing.T) {
+	m := meminfo(strings.NewReader("MemTotal:       24683724 kB\nMemFree:         3015876 kB\nbroken line\nHugePages_Total:       0\nCached:         20912340 kB\n"))
+	want := map[string]int64{"MemTotal": 24683724, "MemFree": 3015876, "HugePages_Total": 0, "Cached": 20912340}
+	if !maps.Equal(m, want) {
+		t.Errorf("meminfo = %v, want %v", m, want)
 	}
 }
