@@ -25,6 +25,7 @@ const (
 	RiskUnpromoted        = "unpromoted"
 	RiskSecret            = "secret"
 	RiskBranch            = "branch"
+	RiskRekey             = "rekey"
 )
 
 // RiskInfo names and explains a risk.
@@ -43,6 +44,7 @@ var Risks = []RiskInfo{
 	{RiskUnpromoted, "a change is not what the main branch gives that cluster: it would reach the cluster without having been on main"},
 	{RiskSecret, "plain-text secret material appears: a Secret with data in git, or a literal env value or setting named like a password or key"},
 	{RiskBranch, "a cluster's Git branch (GIT_BRANCH) changes: its flux-system sync, which flux bootstrap wrote, keeps reading the old branch until the cluster is bootstrapped again"},
+	{RiskRekey, "a FleioDeployment takes over the database another one used (a rename, or a move to another namespace): it gets new deployment keys, which cannot read what the old ones encrypted, and new empty volumes"},
 }
 
 // riskGroups are names that stand for several risks in --fail-on.
@@ -140,6 +142,80 @@ func (rc *riskCollector) branch() {
 		"GIT_BRANCH changes from %s to %s, but flux bootstrap's sync of this cluster still reads %s: it would apply clusters/ and tenants/ from %s and the stages from %s. "+
 			"Bootstrap the cluster again from %s (flux bootstrap git --branch=%s, the branch existing and holding this change) as this change lands",
 		from, to, from, from, to, to, to)
+}
+
+// rekey flags a FleioDeployment whose setup-database Job is new and points
+// at the database (FLEIO_DATABASE, host:port/name) of a setup-database Job
+// that leaves: a FleioDeployment renamed, or moved to another namespace.
+// Everything of the new name is new: its deployment-keys Job makes new
+// keys, with which Fleio cannot read what it encrypted with the old ones,
+// and its PVCs start empty, while the old ones stay, orphaned.
+func (rc *riskCollector) rekey(bi, hi map[fluxbuild.ObjectID]located) {
+	if rc.base == nil || rc.head == nil {
+		return
+	}
+	left := map[string]*fluxbuild.Object{} // by database
+	for _, k := range rc.base.Kustomizations {
+		for _, o := range k.Objects {
+			if _, still := hi[o.ID]; !still && isSetupJob(o) {
+				if db := setupDatabase(o); db != "" {
+					left[db] = o
+				}
+			}
+		}
+	}
+	for _, k := range rc.head.Kustomizations {
+		for _, o := range k.Objects {
+			if _, was := bi[o.ID]; was || !isSetupJob(o) {
+				continue
+			}
+			db := setupDatabase(o)
+			old, ok := left[db]
+			if db == "" || !ok {
+				continue
+			}
+			oldName, newName := instanceOf(old), instanceOf(o)
+			rc.add(RiskRekey, k.ID(), o.ID, "FleioDeployment %s/%s takes over database %s from %s/%s, which leaves (a rename or a move): "+
+				"its deployment-keys Job makes new keys, Secret %s/fleio-%s-deployment-keys, which cannot read what Fleio encrypted with %s/fleio-%s-deployment-keys, and its PVCs start empty while the old ones stay. "+
+				"Copy that Secret to the new name and the volumes' data before this lands (README: Renaming or moving a FleioDeployment)",
+				o.ID.Namespace, newName, db, old.ID.Namespace, oldName, o.ID.Namespace, newName, old.ID.Namespace, oldName)
+		}
+	}
+}
+
+// isSetupJob reports whether o is a FleioDeployment's setup-database Job.
+func isSetupJob(o *fluxbuild.Object) bool {
+	return o.ID.Group == "batch" && o.ID.Kind == "Job" && labelOf(o, "app.kubernetes.io/component") == "setup-database" && instanceOf(o) != ""
+}
+
+func instanceOf(o *fluxbuild.Object) string { return labelOf(o, "app.kubernetes.io/instance") }
+
+func labelOf(o *fluxbuild.Object, key string) string {
+	meta, _ := o.Content["metadata"].(map[string]any)
+	labels, _ := meta["labels"].(map[string]any)
+	v, _ := labels[key].(string)
+	return v
+}
+
+// setupDatabase is the FLEIO_DATABASE a setup-database Job's containers
+// set, or "".
+func setupDatabase(o *fluxbuild.Object) string {
+	spec, _ := o.Content["spec"].(map[string]any)
+	tmpl, _ := spec["template"].(map[string]any)
+	pod, _ := tmpl["spec"].(map[string]any)
+	containers, _ := pod["containers"].([]any)
+	for _, c := range containers {
+		cm, _ := c.(map[string]any)
+		env, _ := cm["env"].([]any)
+		for _, e := range env {
+			em, _ := e.(map[string]any)
+			if em["name"] == "FLEIO_DATABASE" {
+				v, _ := em["value"].(string)
+				return v
+			}
+		}
+	}
+	return ""
 }
 
 func protected(o *fluxbuild.Object) bool { return o.Marked(fluxbuild.PruneKey, fluxbuild.Disabled) }

@@ -335,3 +335,36 @@ func TestRiskBranch(t *testing.T) {
 		}
 	}
 }
+
+// TestRiskRekey: a FleioDeployment renamed keeps its database, but gets new
+// deployment keys and new volumes; a new FleioDeployment on a database of
+// its own is no such risk.
+func TestRiskRekey(t *testing.T) {
+	r := newFleetRepo(t, false)
+	r.edit("specs/billing/fleio.yaml", "  name: cloud\n", "  name: cloud2\n")
+	rep := r.compare("main", "", false, Options{})
+	var got []string
+	for _, k := range rep.Risks {
+		if k.Name == RiskRekey {
+			got = append(got, k.Cluster+" "+k.Object)
+			if !strings.Contains(k.Message, "billing/fleio-cloud-deployment-keys") || !strings.Contains(k.Message, "from billing/cloud") {
+				t.Errorf("the message does not name the old keys and deployment: %s", k.Message)
+			}
+		}
+	}
+	want := []string{"prod-eu Job billing/fleio-cloud2-setup-database", "staging-1 Job billing/fleio-cloud2-setup-database"}
+	if !slices.Equal(got, want) {
+		t.Errorf("rekey risks = %v, want %v", got, want)
+	}
+
+	// Uninstalling one FleioDeployment and installing another on another
+	// database is no take-over.
+	r = newFleetRepo(t, false)
+	r.edit("specs/billing/fleio.yaml", "  name: cloud\n", "  name: cloud2\n")
+	r.edit("specs/billing/fleio.yaml", "databaseName: fleio_billing", "databaseName: fleio_billing2")
+	for _, k := range r.compare("main", "", false, Options{}).Risks {
+		if k.Name == RiskRekey {
+			t.Errorf("a new database is flagged: %+v", k)
+		}
+	}
+}
