@@ -23,12 +23,18 @@ the diff of --to against --from, made as "fleiogen diff --base TO --head FROM
 --branch TO" makes it, with the same reports, risks and exit codes. It reads
 git only: it never merges, commits or pushes.
 
+With --tree DIR it compares the rendered trees committed under DIR on the two
+branches, which are what Flux applies. With the specs (DIR), both sides are
+rendered by this fleiogen: a change that comes from fleiogen itself (a newer
+release's defaults or templates, rendered into --from) does not show.
+
 The branch name is --to without its remote ("origin/prod" reads "prod"); set
 --branch when --to is not a branch. With --main, changes that differ from
 the main branch are flagged "unpromoted" (useful when --from is not main).
 
 ` + exitHelp,
-		Example: `  fleiogen promote --from main --to prod examples/fleet
+		Example: `  fleiogen promote --from main --to prod --tree .
+  fleiogen promote --from main --to prod examples/fleet
   fleiogen promote --from origin/main --to origin/prod -o markdown --fail-on prune,immutable examples/fleet`,
 		Args: argsAtMostOne,
 		RunE: func(cmd *cobra.Command, args []string) error {
