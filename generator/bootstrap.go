@@ -3,7 +3,6 @@ package generator
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -21,7 +20,7 @@ func BootstrapWarnings(root string, m *Model) []string {
 	var out []string
 	for _, c := range m.Clusters {
 		rel := "clusters/" + c.Name + "/flux-system/gotk-sync.yaml"
-		data, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(rel)))
+		data, err := ReadRegularFile(filepath.Join(root, filepath.FromSlash(rel)))
 		if err != nil {
 			continue
 		}

@@ -272,17 +272,15 @@ func checkSum(data []byte) (body []byte, keys, files int, ok bool) {
 // false when there is no status to trust (not a regular file, or fstat
 // failed).
 func readWithStatus(p string) (data []byte, st fileStat, ok bool, err error) {
-	f, err := os.Open(p)
+	f, fi, err := openRegular(p)
 	if err != nil {
 		return nil, fileStat{}, false, err
 	}
 	defer f.Close()
 	size := 512
-	if fi, err := f.Stat(); err == nil {
-		st, ok = statOfInfo(fi)
-		if n := fi.Size(); n > 0 && n < 1<<30 {
-			size += int(n)
-		}
+	st, ok = statOfInfo(fi)
+	if n := fi.Size(); n > 0 && n < 1<<30 {
+		size += int(n)
 	}
 	data = make([]byte, 0, size)
 	for {
@@ -316,7 +314,7 @@ func checkEntries(root string, entries []entryFile, written int64) (_ []entryFil
 			return nil, false, false // missing, or not a regular file
 		}
 		if st != e.stat || racy(st.mtime, written) {
-			got, err := os.ReadFile(p)
+			got, err := ReadRegularFile(p)
 			if err != nil {
 				return nil, false, true
 			}

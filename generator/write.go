@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 )
 
 // ManagedDirs are the top-level directories fleiogen renders into. Stale
@@ -716,10 +717,56 @@ func fileIsGenerated(p string) (bool, error) {
 	return err == nil && IsGenerated(head), err
 }
 
+// ErrNotRegular is the error for a path that holds something other than a
+// regular file or a directory: a named pipe, a device or a socket, which
+// fleiogen neither writes nor reads.
+var ErrNotRegular = errors.New("not a regular file")
+
+// openRegular opens the regular file at p for reading. It refuses what is
+// not one without blocking: opening a named pipe waits for a writer, and a
+// device such as /dev/zero never ends. A directory opens, as with os.Open,
+// and fails when read.
+func openRegular(p string) (*os.File, fs.FileInfo, error) {
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if m := fi.Mode(); !m.IsRegular() && !m.IsDir() {
+		f.Close()
+		what := "a socket"
+		switch {
+		case m&fs.ModeNamedPipe != 0:
+			what = "a named pipe"
+		case m&fs.ModeDevice != 0:
+			what = "a device"
+		case m&fs.ModeSocket == 0:
+			what = "of type " + m.Type().String()
+		}
+		return nil, nil, &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%w: it is %s; remove it, or render into another directory", ErrNotRegular, what)}
+	}
+	return f, fi, nil
+}
+
+// ReadRegularFile reads the file at p as os.ReadFile does, refusing what
+// is not a regular file (see openRegular).
+func ReadRegularFile(p string) ([]byte, error) {
+	f, _, err := openRegular(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
+}
+
 // readHead returns the first maxHeaderLen bytes of the file at p, or the
 // whole file when it is shorter.
 func readHead(p string) ([]byte, error) {
-	f, err := os.Open(p)
+	f, _, err := openRegular(p)
 	if err != nil {
 		return nil, err
 	}

@@ -7,8 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -55,5 +57,55 @@ func TestReadDirUnsorted(t *testing.T) {
 	}
 	if _, err := readDirUnsorted(filepath.Join(dir, "fifo")); err == nil {
 		t.Error("listed a file that is not a directory")
+	}
+}
+
+// TestWriteRefusesPipesAndDevices: a named pipe or a device where a file
+// is rendered is refused, naming it, without opening it for good (a pipe
+// waits for a writer) or reading it without end (/dev/zero); so is one
+// where flux bootstrap's gotk-sync.yaml is read.
+func TestWriteRefusesPipesAndDevices(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(p string) error
+		want string
+	}{
+		{"named pipe", func(p string) error { return syscall.Mkfifo(p, 0o644) }, "it is a named pipe"},
+		{"device", func(p string) error { return syscall.Mknod(p, syscall.S_IFCHR|0o644, 1<<8|5) }, "it is a device"}, // /dev/zero
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, elsewhere := t.TempDir(), t.TempDir()
+			for _, p := range []string{"tenants/a", "clusters/c/flux-system"} {
+				if err := os.MkdirAll(filepath.Join(root, p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, p := range []string{"tenants/a/sync.yaml", "clusters/c/flux-system/gotk-sync.yaml"} {
+				if err := tc.make(filepath.Join(root, p)); err != nil {
+					t.Skipf("cannot make a %s here: %v", tc.name, err)
+				}
+			}
+			before := snapshotDir(t, root, elsewhere)
+			done := make(chan error, 1)
+			go func() {
+				_, err := Write(root, []File{
+					{Path: "clusters/c/runtime-info.yaml", Data: gen("new: 0\n")},
+					{Path: "tenants/a/sync.yaml", Data: gen("new: 1\n")},
+				})
+				BootstrapWarnings(root, &Model{Clusters: []*ClusterModel{{Cluster: Cluster{Name: "c", Branch: "main"}}}})
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), filepath.Join(root, "tenants/a/sync.yaml")) {
+					t.Fatalf("want an error naming tenants/a/sync.yaml and containing %q, got %v", tc.want, err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("Write or BootstrapWarnings still reading after 20 s")
+			}
+			if after := snapshotDir(t, root, elsewhere); after != before {
+				t.Errorf("a refused write changed the disk:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
 	}
 }

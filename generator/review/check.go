@@ -73,11 +73,11 @@ func Check(files []generator.File, root string) ([]StaleFile, error) {
 		if link, err := isLink(f.Path); err != nil {
 			return nil, err
 		} else if link {
-			got, _ := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
+			got, _ := generator.ReadRegularFile(filepath.Join(root, filepath.FromSlash(f.Path)))
 			out = append(out, StaleFile{Path: f.Path, Why: Link, Want: f.Data, Got: got})
 			continue
 		}
-		got, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(f.Path)))
+		got, err := generator.ReadRegularFile(filepath.Join(root, filepath.FromSlash(f.Path)))
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			out = append(out, StaleFile{Path: f.Path, Why: Missing, Want: f.Data})

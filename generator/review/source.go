@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"path"
 	"slices"
 	"strings"
@@ -196,7 +195,7 @@ func readTreeDir(dir string) ([]generator.File, error) {
 		if !d.Type().IsRegular() || !inTree(rel) || !strings.Contains(rel, "/") {
 			return nil
 		}
-		data, err := os.ReadFile(p)
+		data, err := generator.ReadRegularFile(p)
 		if err != nil {
 			return err
 		}
