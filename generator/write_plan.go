@@ -129,7 +129,9 @@ func (s *stager) ensure(at string) error {
 func (s *stager) write(f File) error {
 	at, atomic := s.where(f)
 	if err := s.ensure(path.Dir(at)); err != nil {
-		return err
+		// The error names where the directory was being made, which may
+		// be a staged copy: name the directory it is.
+		return fmt.Errorf("making %s: %w", s.abs(path.Dir(f.Path)), err)
 	}
 	var st fileStat
 	var err error

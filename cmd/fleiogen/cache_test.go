@@ -194,6 +194,14 @@ func TestUnusableRenderCacheIsNamed(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "clusters/prod-eu/runtime-info.yaml")); err != nil {
 		t.Errorf("the tree was not rendered: %v", err)
 	}
+	// With no FLEIOGEN_CACHE and no user cache directory either, the
+	// warning says so too.
+	t.Setenv("FLEIOGEN_CACHE", "")
+	t.Setenv("XDG_CACHE_HOME", "")
+	t.Setenv("HOME", "")
+	if code, _, stderr := run("render", "../../examples/fleet", "-o", out); code != ExitOK || !strings.Contains(stderr, "warning: no render cache") {
+		t.Errorf("no user cache directory: exit %d, no warning:\n%s", code, stderr)
+	}
 	// --no-cache does not look for a cache, so it has nothing to warn about
 	if _, _, stderr := run("render", "--no-cache", "../../examples/fleet", "-o", out); strings.Contains(stderr, "warning") {
 		t.Errorf("--no-cache warned:\n%s", stderr)

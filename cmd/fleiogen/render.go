@@ -74,10 +74,12 @@ cache.`,
 			}
 			var cache *generator.RenderCache
 			if !o.noCache {
-				if cdir, err := generator.DefaultCacheDir(); err == nil {
-					if cache, err = generator.OpenRenderCache(cdir); err != nil { // none: render everything
-						fmt.Fprintf(errOut, "warning: no render cache, every FleioDeployment is rendered: %v (set FLEIOGEN_CACHE to a writable directory, or pass --no-cache)\n", err)
-					}
+				cdir, err := generator.DefaultCacheDir()
+				if err == nil {
+					cache, err = generator.OpenRenderCache(cdir)
+				}
+				if err != nil { // none: render everything
+					fmt.Fprintf(errOut, "warning: no render cache, every FleioDeployment is rendered: %v (set FLEIOGEN_CACHE to a writable directory, or pass --no-cache)\n", err)
 				}
 			}
 			var unchanged map[*generator.Deployment][]string

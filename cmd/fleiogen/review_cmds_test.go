@@ -128,6 +128,12 @@ func TestCheck(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(filepath.Dir(dangling), "gone")); err == nil {
 		t.Error("render made the link's target")
 	}
+	// An empty -o is a usage error, not a failed mkdir of "".
+	for _, cmd := range []string{"render", "check"} {
+		if code, _, stderr := run(cmd, "../../examples/fleet", "-o", ""); code != ExitInput || !strings.Contains(stderr, `-o "": give a directory`) {
+			t.Errorf("%s -o '': exit %d: %s", cmd, code, stderr)
+		}
+	}
 }
 
 func TestDiffExitCodes(t *testing.T) {

@@ -126,6 +126,9 @@ func count(n int, noun string) string {
 // checkOutputDir refuses an -o that is a file, or a symbolic link to
 // nothing (bad input, exit 2); one that does not exist is made by render.
 func checkOutputDir(dir string) error {
+	if dir == "" {
+		return withCode(ExitInput, errors.New(`-o "": give a directory ("." for this one)`))
+	}
 	fi, err := os.Stat(dir)
 	switch {
 	case err == nil && !fi.IsDir():
