@@ -12,9 +12,9 @@ import (
 
 // machineState describes what, beyond fleiogen, sways the figures: the
 // load, and how much memory the kernel's caches hold. On the 2-core
-// virtual machine of docs/bench.md the same render took about a third
-// longer once the page cache and the inode and dentry caches had filled
-// than right after they were dropped, in user time as well as system time.
+// virtual machine of docs/bench.md the same render took 40 to 70% longer
+// once the page cache and the inode and dentry caches had filled than
+// right after they were dropped, in user time as well as system time.
 // Where /proc is missing, it gives the CPU count alone.
 func machineState() string {
 	s := fmt.Sprintf("%d CPUs", runtime.NumCPU())
