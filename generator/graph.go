@@ -228,8 +228,12 @@ func ClusterReadme(m *Model, c *ClusterModel) string {
 		// Mermaid (GitHub's and GitLab's renderer) shows an error instead of
 		// a graph this large, and building it is most of a large cluster's
 		// render.
-		fmt.Fprintf(&b, "The graph of this cluster's %d Kustomizations has %d arrows, more than Mermaid draws (%d arrows and %d characters by default), so it is not drawn here. Each FleioDeployment's stages are applied by its tenant's Kustomization and wait for one another in the order %s. Draw the whole graph with Graphviz:\n\n",
-			len(g.Nodes), len(g.Edges), mermaidMaxEdges, mermaidMaxTextSize, strings.Join(Stages, " → "))
+		over := fmt.Sprintf("has %d arrows, over the %d", len(g.Edges), mermaidMaxEdges)
+		if mermaid != "" {
+			over = fmt.Sprintf("takes %d characters of Mermaid, over the %d", len(mermaid), mermaidMaxTextSize)
+		}
+		fmt.Fprintf(&b, "The graph of this cluster's %d Kustomizations %s Mermaid draws by default, so it is not drawn here. Each FleioDeployment's stages are applied by its tenant's Kustomization and wait for one another in the order %s. Draw the whole graph with Graphviz:\n\n",
+			len(g.Nodes), over, strings.Join(Stages, " → "))
 		fmt.Fprintf(&b, "```sh\nfleiogen graph --cluster %s -o dot SPECS | dot -Tsvg > %s.svg\n```\n", c.Name, c.Name)
 		return b.String()
 	}

@@ -31,40 +31,50 @@ func TestMermaidIDsAreDistinct(t *testing.T) {
 
 // TestLargeClusterReadmeHasNoGraph: a cluster README draws its rollout
 // graph only within Mermaid's default limits (GitHub shows an error
-// instead of a larger one), and says how to draw it otherwise.
+// instead of a larger one), says which limit the graph is over, and how to
+// draw it otherwise. Short names reach the arrow limit, long ones the
+// character limit first.
 func TestLargeClusterReadmeHasNoGraph(t *testing.T) {
 	m, _ := renderDir(t, "../examples/fleet")
 	c := m.Clusters[0]
 	if len(c.Deployments) == 0 {
 		t.Fatalf("cluster %s runs no FleioDeployment", c.Name)
 	}
-	drawn, notDrawn := 0, 0
-	for _, n := range []int{1, 20, 90, 99, 100, 101, 150, 1000} {
-		big := *c
-		big.Deployments = nil
-		for i := range n {
-			d := *c.Deployments[i%len(c.Deployments)]
-			d.Name = fmt.Sprintf("fleio-%05d", i)
-			big.Deployments = append(big.Deployments, &d)
-		}
-		g := ClusterGraph(&big)
-		fits := len(g.Edges) <= mermaidMaxEdges && len(g.Mermaid()) <= mermaidMaxTextSize
-		readme := ClusterReadme(m, &big)
-		hasGraph := strings.Contains(readme, "```mermaid\n"+g.Mermaid()+"```\n")
-		hint := "fleiogen graph --cluster " + c.Name + " -o dot"
-		switch {
-		case fits && !hasGraph:
-			t.Errorf("%d deployments, %d arrows: the README does not draw the graph", n, len(g.Edges))
-		case !fits && (strings.Contains(readme, "```mermaid") || !strings.Contains(readme, hint)):
-			t.Errorf("%d deployments, %d arrows: the README draws a graph Mermaid refuses, or lacks %q", n, len(g.Edges), hint)
-		}
-		if fits {
-			drawn++
-		} else {
-			notDrawn++
+	seen := map[string]int{}
+	for _, name := range []string{"%d", "fleio-%05d", "fleio-customer-with-a-long-name-%05d"} {
+		for n := 1; n <= 120; n++ {
+			big := *c
+			big.Deployments = nil
+			for i := range n {
+				d := *c.Deployments[i%len(c.Deployments)]
+				d.Name = fmt.Sprintf(name, i)
+				big.Deployments = append(big.Deployments, &d)
+			}
+			g := ClusterGraph(&big)
+			text := g.Mermaid()
+			readme := ClusterReadme(m, &big)
+			var want string
+			switch {
+			case len(g.Edges) > mermaidMaxEdges:
+				want = fmt.Sprintf("has %d arrows, over the 500 Mermaid draws", len(g.Edges))
+			case len(text) > mermaidMaxTextSize:
+				want = fmt.Sprintf("takes %d characters of Mermaid, over the 50000 Mermaid draws", len(text))
+			default:
+				want = "```mermaid\n" + text + "```\n"
+			}
+			if !strings.Contains(readme, want) {
+				t.Fatalf("%d deployments named %q (%d arrows, %d characters): the README lacks %q", n, name, len(g.Edges), len(text), want)
+			}
+			hint := "fleiogen graph --cluster " + c.Name + " -o dot"
+			if drawn := strings.Contains(readme, "```mermaid"); drawn == strings.Contains(readme, hint) {
+				t.Fatalf("%d deployments named %q: a graph drawn %v, the Graphviz command given %v", n, name, drawn, !drawn)
+			}
+			seen[want[:5]]++
 		}
 	}
-	if drawn == 0 || notDrawn == 0 {
-		t.Errorf("%d sizes drawn, %d not: the sizes do not cross the limit", drawn, notDrawn)
+	for _, k := range []string{"```me", "has 5", "takes"} {
+		if seen[k] == 0 {
+			t.Errorf("no size gave %q...: the cases do not cover every branch (%v)", k, seen)
+		}
 	}
 }

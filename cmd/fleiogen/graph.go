@@ -23,8 +23,8 @@ func NewGraphCmd(out, _ io.Writer) *cobra.Command {
 		Long: `Graph prints the Flux Kustomizations of a cluster and the order Flux applies
 them in, from the specs under DIR (default "."): an arrow points from a
 Kustomization to one that waits for it (dependsOn) or that it applies.
-Mermaid by default (the graph in clusters/<cluster>/README.md), Graphviz DOT
-with -o dot.`,
+Mermaid by default (the graph clusters/<cluster>/README.md draws when it is
+within Mermaid's limits), Graphviz DOT with -o dot.`,
 		Example: `  fleiogen graph --cluster prod-eu examples/fleet
   fleiogen graph --cluster prod-eu -o dot examples/fleet | dot -Tsvg > prod-eu.svg`,
 		Args: argsAtMostOne,
