@@ -283,7 +283,7 @@ func compareCluster(base, head, main *fluxbuild.Cluster, checkMain bool) (*Clust
 		}
 	}
 	rc.dependencies(base, head)
-	rc.rekey(bi, hi)
+	rc.rekey()
 	return cd, rc.risks
 }
 

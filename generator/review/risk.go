@@ -44,7 +44,7 @@ var Risks = []RiskInfo{
 	{RiskUnpromoted, "a change is not what the main branch gives that cluster: it would reach the cluster without having been on main"},
 	{RiskSecret, "plain-text secret material appears: a Secret with data in git, or a literal env value or setting named like a password or key"},
 	{RiskBranch, "a cluster's Git branch (GIT_BRANCH) changes: its flux-system sync, which flux bootstrap wrote, keeps reading the old branch until the cluster is bootstrapped again"},
-	{RiskRekey, "a FleioDeployment takes over the database another one used (a rename, or a move to another namespace): it gets new deployment keys, which cannot read what the old ones encrypted, and new empty volumes"},
+	{RiskRekey, "a FleioDeployment now uses the database another one used (a rename, a move to another namespace, databases swapped): its deployment keys cannot read what the other's encrypted there, and a new name's volumes start empty"},
 }
 
 // riskGroups are names that stand for several risks in --fail-on.
@@ -144,41 +144,42 @@ func (rc *riskCollector) branch() {
 		from, to, from, from, to, to, to)
 }
 
-// rekey flags a FleioDeployment whose setup-database Job is new and points
-// at the database (FLEIO_DATABASE, host:port/name) of a setup-database Job
-// that leaves: a FleioDeployment renamed, or moved to another namespace.
-// Everything of the new name is new: its deployment-keys Job makes new
-// keys, with which Fleio cannot read what it encrypted with the old ones,
-// and its PVCs start empty, while the old ones stay, orphaned.
-func (rc *riskCollector) rekey(bi, hi map[fluxbuild.ObjectID]located) {
+// rekey flags a FleioDeployment whose setup-database Job points at the
+// database (FLEIO_DATABASE, host:port/name) that another FleioDeployment's
+// setup-database Job pointed at in base: a FleioDeployment renamed or
+// moved to another namespace, or two that swap databases. Its deployment
+// keys are not the ones that wrote that database, so Fleio cannot read
+// what it encrypted there; a new name's PVCs also start empty, while the
+// old ones stay, orphaned.
+func (rc *riskCollector) rekey() {
 	if rc.base == nil || rc.head == nil {
 		return
 	}
-	left := map[string]*fluxbuild.Object{} // by database
+	owner := map[string]*fluxbuild.Object{} // base's setup Jobs, by database
 	for _, k := range rc.base.Kustomizations {
 		for _, o := range k.Objects {
-			if _, still := hi[o.ID]; !still && isSetupJob(o) {
+			if isSetupJob(o) {
 				if db := setupDatabase(o); db != "" {
-					left[db] = o
+					owner[db] = o
 				}
 			}
 		}
 	}
 	for _, k := range rc.head.Kustomizations {
 		for _, o := range k.Objects {
-			if _, was := bi[o.ID]; was || !isSetupJob(o) {
+			if !isSetupJob(o) {
 				continue
 			}
 			db := setupDatabase(o)
-			old, ok := left[db]
-			if db == "" || !ok {
+			old, ok := owner[db]
+			if db == "" || !ok || old.ID.Namespace == o.ID.Namespace && instanceOf(old) == instanceOf(o) {
 				continue
 			}
-			oldName, newName := instanceOf(old), instanceOf(o)
-			rc.add(RiskRekey, k.ID(), o.ID, "FleioDeployment %s/%s takes over database %s from %s/%s, which leaves (a rename or a move): "+
-				"its deployment-keys Job makes new keys, Secret %s/fleio-%s-deployment-keys, which cannot read what Fleio encrypted with %s/fleio-%s-deployment-keys, and its PVCs start empty while the old ones stay. "+
-				"Copy that Secret to the new name and the volumes' data before this lands (README: Renaming or moving a FleioDeployment)",
-				o.ID.Namespace, newName, db, old.ID.Namespace, oldName, o.ID.Namespace, newName, old.ID.Namespace, oldName)
+			ns, name, oldNS, oldName := o.ID.Namespace, instanceOf(o), old.ID.Namespace, instanceOf(old)
+			rc.add(RiskRekey, k.ID(), o.ID, "FleioDeployment %s/%s now uses database %s, which %s/%s used: "+
+				"its deployment keys (Secret %s/fleio-%s-deployment-keys) are not the ones that wrote it, so Fleio cannot read what it encrypted there with %s/fleio-%s-deployment-keys, and its volumes are not that deployment's. "+
+				"For a rename or a move, copy that Secret to the new name and the volumes' data before this lands (README: Renaming or moving a FleioDeployment); otherwise, point it back",
+				ns, name, db, oldNS, oldName, ns, name, oldNS, oldName)
 		}
 	}
 }

@@ -337,24 +337,46 @@ func TestRiskBranch(t *testing.T) {
 }
 
 // TestRiskRekey: a FleioDeployment renamed keeps its database, but gets new
-// deployment keys and new volumes; a new FleioDeployment on a database of
-// its own is no such risk.
+// deployment keys and new volumes; two FleioDeployments that swap
+// databases each read the other's with their own keys. A new
+// FleioDeployment on a database of its own, or a setup-database Job
+// renamed by hand for the same deployment, is no such risk.
 func TestRiskRekey(t *testing.T) {
+	rekeys := func(rep *Report) (got []string) {
+		for _, k := range rep.Risks {
+			if k.Name == RiskRekey {
+				got = append(got, k.Cluster+" "+k.Object)
+			}
+		}
+		return got
+	}
 	r := newFleetRepo(t, false)
 	r.edit("specs/billing/fleio.yaml", "  name: cloud\n", "  name: cloud2\n")
 	rep := r.compare("main", "", false, Options{})
-	var got []string
+	want := []string{"prod-eu Job billing/fleio-cloud2-setup-database", "staging-1 Job billing/fleio-cloud2-setup-database"}
+	if got := rekeys(rep); !slices.Equal(got, want) {
+		t.Errorf("rename: rekey risks = %v, want %v", got, want)
+	}
 	for _, k := range rep.Risks {
-		if k.Name == RiskRekey {
-			got = append(got, k.Cluster+" "+k.Object)
-			if !strings.Contains(k.Message, "billing/fleio-cloud-deployment-keys") || !strings.Contains(k.Message, "from billing/cloud") {
-				t.Errorf("the message does not name the old keys and deployment: %s", k.Message)
-			}
+		if k.Name == RiskRekey && (!strings.Contains(k.Message, "billing/fleio-cloud-deployment-keys") || !strings.Contains(k.Message, "which billing/cloud used")) {
+			t.Errorf("the message does not name the old keys and deployment: %s", k.Message)
 		}
 	}
-	want := []string{"prod-eu Job billing/fleio-cloud2-setup-database", "staging-1 Job billing/fleio-cloud2-setup-database"}
+
+	// Swapped databases: both are flagged, on both clusters.
+	r = newFleetRepo(t, false)
+	r.edit("specs/billing/fleio.yaml", "hostname: mariadb.databases.svc.cluster.local\n  port: 3306", "hostname: panel-db.hosting.svc.cluster.local\n  port: 3307")
+	r.edit("specs/billing/fleio.yaml", "databaseName: fleio_billing", "databaseName: fleio")
+	r.edit("specs/hosting/fleio.yaml", "hostname: panel-db.hosting.svc.cluster.local\n  port: 3307", "hostname: mariadb.databases.svc.cluster.local\n  port: 3306")
+	r.edit("specs/hosting/fleio.yaml", "databaseName: fleio\n", "databaseName: fleio_billing\n")
+	want = []string{
+		"prod-eu Job billing/fleio-cloud-setup-database", "prod-eu Job hosting/fleio-panel-setup-database",
+		"staging-1 Job billing/fleio-cloud-setup-database", "staging-1 Job hosting/fleio-panel-setup-database",
+	}
+	got := rekeys(r.compare("main", "", false, Options{}))
+	slices.Sort(got)
 	if !slices.Equal(got, want) {
-		t.Errorf("rekey risks = %v, want %v", got, want)
+		t.Errorf("swap: rekey risks = %v, want %v", got, want)
 	}
 
 	// Uninstalling one FleioDeployment and installing another on another
@@ -362,9 +384,18 @@ func TestRiskRekey(t *testing.T) {
 	r = newFleetRepo(t, false)
 	r.edit("specs/billing/fleio.yaml", "  name: cloud\n", "  name: cloud2\n")
 	r.edit("specs/billing/fleio.yaml", "databaseName: fleio_billing", "databaseName: fleio_billing2")
-	for _, k := range r.compare("main", "", false, Options{}).Risks {
-		if k.Name == RiskRekey {
-			t.Errorf("a new database is flagged: %+v", k)
-		}
+	if got := rekeys(r.compare("main", "", false, Options{})); len(got) > 0 {
+		t.Errorf("a new database is flagged: %v", got)
+	}
+
+	// The same deployment's Job under another name (a hand edit of the
+	// tree, or a fleiogen that names it differently) is no take-over.
+	r = newFleetRepo(t, true)
+	r.editObject("components/fleio/billing/cloud/database/job.yaml", "Job", "", func(o map[string]any) {
+		field(o, "metadata")["name"] = "fleio-cloud-setup-db"
+	})
+	r.commit("rename the setup-database Job by hand")
+	if got := rekeys(r.compare("main~1", "main", true, Options{})); len(got) > 0 {
+		t.Errorf("the same deployment's renamed Job is flagged: %v", got)
 	}
 }
