@@ -268,9 +268,9 @@ func checkSum(data []byte) (body []byte, keys, files int, ok bool) {
 
 // readWithStatus reads the file p as os.ReadFile does, and returns with
 // it the status of the open file, taken before reading it: a change after
-// that, even a replacement at once, gives the file another status. ok is
-// false when there is no status to trust (not a regular file, or fstat
-// failed).
+// that, even a replacement at once, gives the file another status. What is
+// neither a regular file nor a directory is refused unread (openRegular).
+// ok is false when there is no status to trust.
 func readWithStatus(p string) (data []byte, st fileStat, ok bool, err error) {
 	f, fi, err := openRegular(p)
 	if err != nil {

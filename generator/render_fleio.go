@@ -220,7 +220,7 @@ func pullSecrets(d *Deployment, service string) []corev1.LocalObjectReference {
 // volumesFor returns the pod volumes and container mounts of a service.
 func volumesFor(d *Deployment, service string, claims ...string) ([]corev1.Volume, []corev1.VolumeMount) {
 	// At most the two settings volumes and the claims: Volume is large,
-	// and growing the slices was most of a render's allocation.
+	// and growing the slices was a tenth of a render's allocation.
 	vols := make([]corev1.Volume, 0, 2+len(claims))
 	mounts := make([]corev1.VolumeMount, 0, 3+len(claims))
 	if usesBackendSettings(service) {

@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 )
 
 // ManagedDirs are the top-level directories fleiogen renders into. Stale
@@ -243,6 +242,10 @@ func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager,
 			// A directory where a file should be, a file where a
 			// directory should be, or unreadable.
 			verdict[i] = refuse
+			var pe *fs.PathError
+			if errors.As(err, &pe) && pe.Path == target {
+				err = pe.Err // named once
+			}
 			reasons[i] = fmt.Sprintf("%s: %v", target, err)
 		}
 	})
@@ -723,33 +726,49 @@ func fileIsGenerated(p string) (bool, error) {
 var ErrNotRegular = errors.New("not a regular file")
 
 // openRegular opens the regular file at p for reading. It refuses what is
-// not one without blocking: opening a named pipe waits for a writer, and a
-// device such as /dev/zero never ends. A directory opens, as with os.Open,
-// and fails when read.
+// not one without reading it: opening a named pipe waits for a writer, a
+// device such as /dev/zero never ends, and opening some devices acts. What
+// p names is checked before it is opened (so a device is not opened), and
+// the open file again (it may have been replaced in between), opened
+// without blocking. A directory opens, as with os.Open, and fails when
+// read.
 func openRegular(p string) (*os.File, fs.FileInfo, error) {
-	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if fi, err := os.Stat(p); err == nil {
+		if err := notRegular(p, fi.Mode()); err != nil {
+			return nil, nil, err
+		}
+	}
+	f, err := os.OpenFile(p, os.O_RDONLY|oNonblock, 0)
 	if err != nil {
 		return nil, nil, err
 	}
 	fi, err := f.Stat()
+	if err == nil {
+		err = notRegular(p, fi.Mode())
+	}
 	if err != nil {
 		f.Close()
 		return nil, nil, err
 	}
-	if m := fi.Mode(); !m.IsRegular() && !m.IsDir() {
-		f.Close()
-		what := "a socket"
-		switch {
-		case m&fs.ModeNamedPipe != 0:
-			what = "a named pipe"
-		case m&fs.ModeDevice != 0:
-			what = "a device"
-		case m&fs.ModeSocket == 0:
-			what = "of type " + m.Type().String()
-		}
-		return nil, nil, &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%w: it is %s; remove it, or render into another directory", ErrNotRegular, what)}
-	}
 	return f, fi, nil
+}
+
+// notRegular is the error for p of mode m when it is neither a regular
+// file nor a directory.
+func notRegular(p string, m fs.FileMode) error {
+	if m.IsRegular() || m.IsDir() {
+		return nil
+	}
+	what := "of an unknown type"
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		what = "a named pipe"
+	case m&fs.ModeDevice != 0:
+		what = "a device"
+	case m&fs.ModeSocket != 0:
+		what = "a socket"
+	}
+	return &fs.PathError{Op: "open", Path: p, Err: fmt.Errorf("%w: it is %s; move it away or delete it", ErrNotRegular, what)}
 }
 
 // ReadRegularFile reads the file at p as os.ReadFile does, refusing what

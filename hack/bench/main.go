@@ -44,9 +44,7 @@ func main() {
 	if !spreadSubdirs(os.TempDir()) {
 		fmt.Fprintf(os.Stderr, "note: could not mark %s as a top directory (chattr +T); runs minutes after a mass deletion under it may measure ext4's inode allocator rather than fleiogen (docs/bench.md)\n", os.TempDir())
 	}
-	if s := machineState(); s != "" {
-		fmt.Printf("machine: %s\n", s)
-	}
+	fmt.Printf("machine: %s\n", machineState())
 	fmt.Printf("%-7s %-6s %9s %8s %8s %10s %9s %11s %9s\n", "N", "run", "wall", "user", "sys", "peak RSS", "files", "bytes", "written")
 	var works []string
 	for _, s := range strings.Split(*ns, ",") {
