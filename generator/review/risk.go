@@ -186,31 +186,20 @@ func (rc *riskCollector) rekey() {
 
 // isSetupJob reports whether o is a FleioDeployment's setup-database Job.
 func isSetupJob(o *fluxbuild.Object) bool {
-	return o.ID.Group == "batch" && o.ID.Kind == "Job" && labelOf(o, "app.kubernetes.io/component") == "setup-database" && instanceOf(o) != ""
+	return o.ID.Group == "batch" && o.ID.Kind == "Job" && o.Labels()["app.kubernetes.io/component"] == "setup-database" && instanceOf(o) != ""
 }
 
-func instanceOf(o *fluxbuild.Object) string { return labelOf(o, "app.kubernetes.io/instance") }
-
-func labelOf(o *fluxbuild.Object, key string) string {
-	meta, _ := o.Content["metadata"].(map[string]any)
-	labels, _ := meta["labels"].(map[string]any)
-	v, _ := labels[key].(string)
-	return v
-}
+func instanceOf(o *fluxbuild.Object) string { return o.Labels()[fluxbuild.InstanceLabel] }
 
 // setupDatabase is the FLEIO_DATABASE a setup-database Job's containers
 // set, or "".
 func setupDatabase(o *fluxbuild.Object) string {
-	spec, _ := o.Content["spec"].(map[string]any)
-	tmpl, _ := spec["template"].(map[string]any)
-	pod, _ := tmpl["spec"].(map[string]any)
-	containers, _ := pod["containers"].([]any)
+	containers, _ := o.Path("spec", "template", "spec", "containers").([]any)
 	for _, c := range containers {
 		cm, _ := c.(map[string]any)
 		env, _ := cm["env"].([]any)
 		for _, e := range env {
-			em, _ := e.(map[string]any)
-			if em["name"] == "FLEIO_DATABASE" {
+			if em, _ := e.(map[string]any); em["name"] == "FLEIO_DATABASE" {
 				v, _ := em["value"].(string)
 				return v
 			}
