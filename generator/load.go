@@ -986,12 +986,27 @@ func nodeToValue(n *yaml.Node, p string, src *Source, budget *int, depth int) (a
 				// to be.
 				return nil, Problems{{Field: p, Message: fmt.Sprintf("%s is out of range for a number (quote it to mean a string)", n.Value)}}
 			}
+			if n.Style == 0 && yaml11Bools[n.Value] && (within(p, "spec.settings") || within(p, "spec.frontendSettings")) {
+				// The YAML reader here (1.2) reads yes, no, on and off as
+				// strings, kubectl's (1.1) as booleans; written into the
+				// settings as a string, even "no" is true in Python and
+				// JavaScript.
+				return nil, Problems{{Field: p, Message: fmt.Sprintf("%s is a boolean to YAML 1.1 readers such as kubectl, but would be written as the string %q, which Python and JavaScript take as true: write true or false, or quote it to mean a string", n.Value, n.Value)}}
+			}
 			return n.Value, nil
 		default:
 			return nil, Problems{{Field: p, Message: fmt.Sprintf("unsupported YAML tag %s", n.ShortTag())}}
 		}
 	}
 	return nil, Problems{{Field: p, Message: "unsupported YAML node"}}
+}
+
+// yaml11Bools are the plain scalars YAML 1.1 reads as booleans and YAML
+// 1.2 as strings (true and false are booleans to both).
+var yaml11Bools = map[string]bool{
+	"y": true, "Y": true, "yes": true, "Yes": true, "YES": true,
+	"n": true, "N": true, "no": true, "No": true, "NO": true,
+	"on": true, "On": true, "ON": true, "off": true, "Off": true, "OFF": true,
 }
 
 var (

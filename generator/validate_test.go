@@ -684,6 +684,18 @@ func TestBadSpecs(t *testing.T) {
 			absent: []string{"A_QUOTED"},
 		},
 		{
+			// kubectl (YAML 1.1) reads them as booleans; written as the
+			// strings "no" or "off", Python and JavaScript take them as true.
+			name:    "YAML 1.1 booleans in settings",
+			billing: validBilling + "  enableBackups: yes\n  backupBeforeUpgrade: no\n  settings:\n    A_NO: no\n    A_LIST: [On, 'off', !!str yes, false]\n    A_QUOTED: \"no\"\n  frontendSettings:\n    staff: {beta: off}\n",
+			want: []string{
+				`specs/billing.yaml:38: spec.settings.A_NO: no is a boolean to YAML 1.1 readers such as kubectl, but would be written as the string "no", which Python and JavaScript take as true: write true or false, or quote it to mean a string`,
+				`specs/billing.yaml:39: spec.settings.A_LIST[0]: On is a boolean`,
+				`specs/billing.yaml:42: spec.frontendSettings.staff.beta: off is a boolean`,
+			},
+			absent: []string{"A_LIST[1]", "A_LIST[2]", "A_QUOTED", "enableBackups", "backupBeforeUpgrade"},
+		},
+		{
 			name:  "an unprintable character in the license command",
 			fleet: validFleet + "  tools:\n    setLicenseCommand: \"set\\x7f-license\\n\\tnext\"\n",
 			want:  []string{`specs/fleet.yaml:19: spec.tools.setLicenseCommand: holds the unprintable character U+007F at byte 3: a shell command is printable text, tabs and newlines`},
