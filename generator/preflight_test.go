@@ -37,7 +37,10 @@ def connect(**kw): return _Conn()
 `,
 	"redis.py": `import os
 class Redis:
-    def __init__(self, **kw): pass
+    def __init__(self, **kw):
+        # settings.py logs in with a username only when there is a password.
+        if kw.get('username') is not None and kw.get('password') is None:
+            raise ValueError('username %r without a password: not the login settings.py makes' % kw['username'])
     def info(self, section): return {'redis_version': os.environ['FAKE_REDIS']}
 `,
 }
@@ -267,8 +270,9 @@ func TestPreflightRecordsResults(t *testing.T) {
 	}
 	mu.Unlock()
 
-	// An empty Redis password passes (a Redis without authentication), an
-	// empty admin password does not.
+	// An empty Redis password passes (a Redis without authentication, so
+	// without the username either, as settings.py connects), an empty admin
+	// password does not.
 	setFile := func(f, content string) {
 		t.Helper()
 		if err := os.WriteFile(f, []byte(content), 0o600); err != nil {

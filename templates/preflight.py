@@ -63,9 +63,11 @@ def check(problems, passed):
     rd = '%s:%s' % (os.environ['REDIS_HOST'], os.environ['REDIS_PORT'])
     try:
         import redis
+        # The login settings.py makes: a username only with a password.
+        password = read('REDIS_PASSWORD_FILE') or None
         client = redis.Redis(host=os.environ['REDIS_HOST'], port=int(os.environ['REDIS_PORT']),
-                             db=int(os.environ['REDIS_DB']), username=read('REDIS_USER_FILE') or None,
-                             password=read('REDIS_PASSWORD_FILE') or None, socket_timeout=10)
+                             db=int(os.environ['REDIS_DB']), username=(read('REDIS_USER_FILE') or None) if password else None,
+                             password=password, socket_timeout=10)
         found = client.info('server')['redis_version']
         if (version(found) or (0,)) < version(os.environ['REDIS_MIN_VERSION']):
             problems.append('redis %s runs %s; Fleio needs Redis %s or newer' % (rd, found, os.environ['REDIS_MIN_VERSION']))
