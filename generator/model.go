@@ -2,6 +2,7 @@ package generator
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -146,6 +147,10 @@ type Deployment struct {
 	Redis           *FleioRedisConnection
 	LicenseSecret   string
 	PullSecret      string
+	// ToolsOnRegistry: the Fleet's tools image is on the registry host of
+	// its Fleio images (a private mirror of both), so the deployment-keys
+	// Job pulls it with PullSecret.
+	ToolsOnRegistry bool
 	Backups         bool
 	BackupSchedule  string
 	RetentionCount  int32
@@ -190,6 +195,27 @@ func (d *Deployment) PullSecrets(service string) []string {
 	return []string{d.PullSecret}
 }
 
+// ToolsPullSecrets returns the image pull secrets of the tools image (the
+// deployment-keys Job): the Fleet's pull secret when that image is on the
+// Fleio images' registry host, none otherwise.
+func (d *Deployment) ToolsPullSecrets() []string {
+	if !d.ToolsOnRegistry || d.PullSecret == "" {
+		return nil
+	}
+	return []string{d.PullSecret}
+}
+
+// registryHost returns the registry host of an image reference or a
+// registry path: its first path element when that names a host (a dot, a
+// port or localhost), docker.io otherwise, as container runtimes read it.
+func registryHost(ref string) string {
+	first, _, found := strings.Cut(ref, "/")
+	if !found || !(strings.ContainsAny(first, ".:") || first == "localhost") {
+		return "docker.io"
+	}
+	return first
+}
+
 // PreflightChecks are the checks of the preflight Job that record a
 // result: each, once passed, is a ConfigMap PreflightResult(check) that the
 // preflight stage health-checks, so a check that fails is named in the
@@ -215,6 +241,9 @@ func (d *Deployment) RequiredSecrets() []string {
 		for _, p := range d.PullSecrets(s) {
 			set[p] = true
 		}
+	}
+	for _, p := range d.ToolsPullSecrets() {
+		set[p] = true
 	}
 	return sortedKeys(set)
 }

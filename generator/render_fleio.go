@@ -210,8 +210,12 @@ func fieldEnv(name, path string) corev1.EnvVar {
 }
 
 func pullSecrets(d *Deployment, service string) []corev1.LocalObjectReference {
+	return toRefs(d.PullSecrets(service))
+}
+
+func toRefs(names []string) []corev1.LocalObjectReference {
 	var out []corev1.LocalObjectReference
-	for _, s := range d.PullSecrets(service) {
+	for _, s := range names {
 		out = append(out, corev1.LocalObjectReference{Name: s})
 	}
 	return out
@@ -376,6 +380,7 @@ func (r *renderer) preflightJob(d *Deployment) *batchv1.Job {
 func (r *renderer) keysJob(d *Deployment) *batchv1.Job {
 	return r.job(d, "deployment-keys", 3, corev1.PodSpec{
 		ServiceAccountName: d.ObjectName("keys"),
+		ImagePullSecrets:   toRefs(d.ToolsPullSecrets()),
 		Containers: []corev1.Container{{
 			Name: "deployment-keys", Image: r.m.ToolsImage,
 			Command:   shell(mustTemplate("deployment-keys.sh")),

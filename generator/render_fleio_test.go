@@ -642,3 +642,72 @@ for line in sys.stdin:
 		}
 	}
 }
+
+// TestToolsImagePullSecret: the deployment-keys Job pulls the tools image
+// with the Fleet's pull secret when that image is on the registry host of
+// the Fleio images (a private mirror of both), and the preflight stage then
+// checks that Secret; from another registry it names no pull secret.
+func TestToolsImagePullSecret(t *testing.T) {
+	for _, tc := range []struct {
+		registry, tools string
+		want            bool
+	}{
+		{"hub.fleio.com", "", false}, // the defaults: docker.io/alpine/k8s
+		{"registry.example.net/mirror", "registry.example.net/tools/k8s:1.35.4", true},
+		{"registry.example.net:5000", "registry.example.net:5000/k8s:1.35.4", true},
+		{"registry.example.net", "registry.example.net.evil.io/k8s:1.35.4", false},
+		{"docker.io/acme", "alpine/k8s:1.35.4", true}, // Docker Hub, host implied
+	} {
+		dir := t.TempDir()
+		for _, f := range []string{"fleet.yaml", "billing/fleio.yaml", "hosting/fleio.yaml"} {
+			data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if f == "fleet.yaml" {
+				images := "  images:\n    registry: " + tc.registry + "\n    pullSecret: mirror-pull\n"
+				if tc.tools != "" {
+					images += "  tools:\n    image: " + tc.tools + "\n"
+				}
+				data = []byte(strings.Replace(string(data), "  images:\n    registry: hub.fleio.com\n    pullSecret: fleio-registry\n", images, 1))
+				if !strings.Contains(string(data), "mirror-pull") {
+					t.Fatal("examples/fleet/fleet.yaml: images block not found")
+				}
+			}
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, files := renderDir(t, dir)
+		tree := filesMap(files)
+		for _, d := range m.Deployments {
+			var job *batchv1.Job
+			for _, doc := range splitDocs([]byte(tree["components/fleio/"+d.Namespace+"/"+d.Name+"/config/staging/config.yaml"])) {
+				var j batchv1.Job
+				if yaml.Unmarshal(doc, &j) == nil && j.Kind == "Job" && j.Name == d.ObjectName("deployment-keys") {
+					job = &j
+				}
+			}
+			if job == nil {
+				t.Fatalf("%s/%s: no deployment-keys Job", d.Namespace, d.Name)
+			}
+			var got []string
+			for _, s := range job.Spec.Template.Spec.ImagePullSecrets {
+				got = append(got, s.Name)
+			}
+			var want []string
+			if tc.want {
+				want = []string{"mirror-pull"}
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("registry %s, tools image %q: %s/%s deployment-keys Job pull secrets (-want +got):\n%s", tc.registry, tc.tools, d.Namespace, d.Name, diff)
+			}
+			if tc.want && !strings.Contains(strings.Join(d.RequiredSecrets(), " "), "mirror-pull") {
+				t.Errorf("registry %s, tools image %q: %s/%s: preflight does not require mirror-pull: %v", tc.registry, tc.tools, d.Namespace, d.Name, d.RequiredSecrets())
+			}
+		}
+	}
+}

@@ -864,6 +864,8 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 	if f := v.specs.Fleet; f != nil {
 		d.PullSecret = orDefault(f.Spec.Images.PullSecret, DefaultPullSecret)
 	}
+	registry, _, _ := strings.Cut(m.Registry, "/")
+	d.ToolsOnRegistry = registryHost(m.ToolsImage) == registry
 	utils := false
 	if a := spec.Advanced; a != nil {
 		utils = a.DeployUtilsContainer.On()
