@@ -103,6 +103,9 @@ type validator struct {
 	// badDomain marks clusters whose domain is reported: hosts made from
 	// it are not reported again.
 	badDomain map[string]bool
+	// badSpecDomain marks the deployments whose spec.domain is reported
+	// (or lost): hosts made from it are not checked.
+	badSpecDomain map[*Deployment]bool
 	// badMeta marks the objects (kind, namespace, name) whose name or
 	// namespace is reported, the namespace "" when it is unknown: a
 	// reference to one is not also "not found".
@@ -277,20 +280,24 @@ func (v *validator) validate() *Model {
 			v.at(fd, "metadata.name", "%q is too long: at most %d characters, so that derived names such as fleio-<name>-backup fit Kubernetes' limits", fd.Metadata.Name, maxNameLength)
 			metaOK = false
 		}
-		d := v.deployment(fd, m, dbs, redises)
-		if metaOK {
-			shared.check(fd, dbs, redises)
-		}
-		if !metaOK || d == nil {
+		d, valid := v.deployment(fd, m, dbs, redises)
+		if !metaOK {
 			continue
 		}
+		shared.check(fd, dbs, redises)
+		// A deployment with a problem in its own fields is still placed,
+		// so that the checks across objects (the clusters that run its
+		// namespace, its name per cluster, its host) report their problems
+		// in the same run; the model is not rendered then.
 		t := tenants[d.Namespace]
 		if t == nil {
 			t = &Tenant{Namespace: d.Namespace}
 			tenants[d.Namespace] = t
 		}
 		t.Deployments = append(t.Deployments, d)
-		m.Deployments = append(m.Deployments, d)
+		if valid {
+			m.Deployments = append(m.Deployments, d)
+		}
 	}
 	for _, ns := range sortedKeys(tenants) {
 		m.Tenants = append(m.Tenants, tenants[ns])
@@ -772,7 +779,10 @@ func (env *EnvModel) Host(d *Deployment, clusterDomain string) string {
 	}
 }
 
-func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]*FleioDbConnection, redises map[[2]string]*FleioRedisConnection) *Deployment {
+// deployment checks a FleioDeployment's own fields and its references, and
+// returns its model and whether it is valid. An invalid one's model is
+// only placed on clusters, for the checks across objects.
+func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]*FleioDbConnection, redises map[[2]string]*FleioRedisConnection) (*Deployment, bool) {
 	spec := fd.Spec
 	d := &Deployment{Name: fd.Metadata.Name, Namespace: fd.Metadata.Namespace, Spec: spec}
 	ok := true
@@ -831,8 +841,10 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 	ok = ok && found
 	if spec.Domain == "" {
 		bad("spec.domain", "required: the public domain of this Fleio (localhost for a local install)")
+		v.markBadSpecDomain(d)
 	} else if !v.domain(fd, "spec.domain", spec.Domain) {
 		ok = false
+		v.markBadSpecDomain(d)
 	}
 
 	d.Backups = spec.EnableBackups.On()
@@ -955,10 +967,14 @@ func (v *validator) deployment(fd *FleioDeployment, m *Model, dbs map[[2]string]
 			bad("spec.frontendSettings", "%d bytes: the frontend-settings ConfigMap would pass the 1 MiB Kubernetes allows", n)
 		}
 	}
-	if !ok {
-		return nil
+	return d, ok
+}
+
+func (v *validator) markBadSpecDomain(d *Deployment) {
+	if v.badSpecDomain == nil {
+		v.badSpecDomain = map[*Deployment]bool{}
 	}
-	return d
+	v.badSpecDomain[d] = true
 }
 
 // imageReleaseRe is the end of a Fleio image repository's name: the
@@ -1067,7 +1083,7 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 				if c.Env != nil {
 					d.addEnvironment(c.Env)
 				}
-				if c.Env != nil && !v.badDomain[c.Name] {
+				if c.Env != nil && !v.badDomain[c.Name] && !(v.badSpecDomain[d] && strings.Contains(c.Env.HostTemplate, "{domain}")) {
 					host := c.Env.Host(d, c.Domain)
 					if !c.Env.selfSigned(host) && c.Env.ACMEEmail == "" {
 						idx := envIndex(f, c.Env.Name)

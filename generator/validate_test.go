@@ -599,6 +599,35 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/billing.yaml:47: spec.domain: cluster "staging" already serves localhost for FleioDeployment billing/cloud, which has the same spec.domain`},
 		},
 		{
+			name:    "a problem in a deployment's own fields does not hide its host served twice",
+			billing: edit(t, validBilling, "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  backupSchedule: \"61 * * * *\"\n") + secondDeployment("panel", "cloud.example.com"),
+			want: []string{
+				`specs/billing.yaml:35: spec.backupSchedule: "61 * * * *" is not a cron schedule`,
+				`specs/billing.yaml:48: spec.domain: cluster "staging" already serves cloud.example.com for FleioDeployment billing/cloud, which has the same spec.domain`,
+			},
+		},
+		{
+			name:    "a problem in a deployment's own fields does not hide a name run twice on a cluster",
+			fleet:   edit(t, validFleet, "tenants: [billing]", "tenants: [billing, hosting]"),
+			billing: validBilling,
+			extra: map[string]string{"hosting.yaml": edit(t, edit(t, strings.ReplaceAll(validBilling, "namespace: billing", "namespace: hosting"),
+				"domain: cloud.example.com", "domain: panel.example.com"), "  license:\n", "  version: 2025.13.1\n  license:\n")},
+			want: []string{
+				`specs/hosting.yaml:26: metadata.name: cluster "staging" also runs FleioDeployment "cloud" in namespace "billing"`,
+				`specs/hosting.yaml:29: spec.version: "2025.13.1" is not a Fleio release`,
+			},
+		},
+		{
+			name:    "a problem in a deployment's own fields does not hide that no cluster runs it",
+			fleet:   edit(t, validFleet, "tenants: [billing]", "tenants: []"),
+			billing: edit(t, validBilling, "domain: cloud.example.com", "domain: cloud..example.com"),
+			want: []string{
+				`specs/billing.yaml:27: metadata.namespace: namespace "billing" is not run by any cluster`,
+				`specs/billing.yaml:34: spec.domain: "cloud..example.com" is not a valid domain name`,
+			},
+			absent: []string{"hostTemplate"},
+		},
+		{
 			name:    "a host template without {name}",
 			fleet:   validFleet + "      hostTemplate: \"{namespace}.{clusterDomain}\"\n",
 			billing: validBilling + secondDeployment("panel", "panel.example.com") + secondDeployment("shop", "shop.example.com"),
