@@ -486,6 +486,9 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 	refused := map[string]bool{} // environments reported by name: a cluster naming one is not reported again
 	for i, e := range f.Spec.Environments {
 		p := fmt.Sprintf("spec.environments[%d]", i)
+		// An environment refused by its name still has its own fields
+		// checked, so that their problems are reported in the same run.
+		env := v.environment(f, p, e)
 		if errs := validation.IsDNS1123Label(e.Name); len(errs) > 0 {
 			v.at(f, p+".name", "%q is not a valid environment name (a DNS label: it names overlay directories)", e.Name)
 			refused[e.Name] = true
@@ -501,7 +504,7 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 			v.at(f, p+".name", "duplicate environment %q", e.Name)
 			continue
 		}
-		m.Environments[e.Name] = v.environment(f, p, e)
+		m.Environments[e.Name] = env
 	}
 
 	if len(f.Spec.Clusters) == 0 {

@@ -176,6 +176,23 @@ func TestBadSpecs(t *testing.T) {
 			absent: []string{"not defined"},
 		},
 		{
+			name:  "an environment refused by its name still has its own fields checked",
+			fleet: edit(t, strings.ReplaceAll(validFleet, "staging", "Staging"), "      acme:\n", "      replicas: {backend: -1}\n      acme:\n"),
+			want: []string{
+				`specs/fleet.yaml:15: spec.environments[0].name: "Staging" is not a valid environment name`,
+				`specs/fleet.yaml:16: spec.environments[0].replicas.backend: -1 is out of range (0 to 100)`,
+			},
+			absent: []string{"not defined"},
+		},
+		{
+			name:  "a duplicate environment still has its own fields checked",
+			fleet: validFleet + "    - name: staging\n      storage: {accessMode: ReadWriteSometimes}\n",
+			want: []string{
+				`specs/fleet.yaml:18: spec.environments[1].name: duplicate environment "staging"`,
+				`specs/fleet.yaml:19: spec.environments[1].storage.accessMode: "ReadWriteSometimes" is not one of: ReadWriteOnce, ReadWriteMany`,
+			},
+		},
+		{
 			name:    "a field spelled in another case is unknown, and not read as the field",
 			billing: edit(t, edit(t, validBilling, "    uuid: abc-123\n", "    uuid: abc-123\n    Key: ABCD\n"), "  domain: cloud.example.com\n", "  domain: cloud.example.com\n  Domain: -bad-\n"),
 			want:    []string{`specs/billing.yaml:31: spec.license.Key: unknown field`, `specs/billing.yaml:36: spec.Domain: unknown field`},
