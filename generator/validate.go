@@ -1098,6 +1098,13 @@ func (v *validator) placement(f *Fleet, m *Model, tenants map[string]*Tenant, ha
 					} else if last := host[strings.LastIndexByte(host, '.')+1:]; strings.Trim(last, "0123456789") == "" {
 						idx := envIndex(f, c.Env.Name)
 						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, an IP address or a name ending in a numeric label; Ingress hosts and certificates need a DNS name", host, d.Namespace, d.Name, c.Name)
+					} else if as := yamlRetypes(host); as != "" && strings.Contains(c.Env.HostTemplate, "{clusterDomain}") {
+						// The Ingress and Certificate hold the host with
+						// ${CLUSTER_DOMAIN}, which Flux substitutes in the
+						// YAML text and reads again, without quotes.
+						idx := envIndex(f, c.Env.Name)
+						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q, which would become %s where Flux substitutes ${CLUSTER_DOMAIN}: YAML reads it so, and Flux cannot quote it; change the template",
+							host, d.Namespace, d.Name, c.Name, as)
 					} else if label := longLabel(host); label != "" {
 						idx := envIndex(f, c.Env.Name)
 						v.across(f, fmt.Sprintf("spec.environments[%d].hostTemplate", idx), "gives %q for FleioDeployment %s/%s on cluster %q: its label %q has %d characters, over the 63 a DNS label may have (DNS and ACME refuse the name); shorten the template, such as with dots between placeholders",

@@ -176,6 +176,13 @@ func TestBadSpecs(t *testing.T) {
 			absent: []string{"not defined"},
 		},
 		{
+			name: "a host that YAML reads as a number once Flux substitutes the cluster's domain",
+			fleet: edit(t, edit(t, validFleet, "domain: staging.example.com", "domain: 1.5e"),
+				"      acme:\n", "      hostTemplate: \"{clusterDomain}{name}\"\n      acme:\n"),
+			billing: edit(t, validBilling, "name: cloud\n", "name: \"3\"\n"),
+			want:    []string{`specs/fleet.yaml:16: spec.environments[0].hostTemplate: gives "1.5e3" for FleioDeployment billing/3 on cluster "staging", which would become a number where Flux substitutes ${CLUSTER_DOMAIN}`},
+		},
+		{
 			name:  "an environment refused by its name still has its own fields checked",
 			fleet: edit(t, strings.ReplaceAll(validFleet, "staging", "Staging"), "      acme:\n", "      replicas: {backend: -1}\n      acme:\n"),
 			want: []string{
