@@ -119,6 +119,9 @@ type Specs struct {
 	// runs only the checks of each object on its own.
 	loadProblems Problems
 	whole        bool
+	// dir is the name Load gave the spec directory (its prefix), for a
+	// problem of the specs as a whole.
+	dir string
 }
 
 // SourceOf returns where obj was loaded from.
@@ -152,7 +155,7 @@ func LoadDir(dir string) (*Specs, error) {
 // at all (a Helm template), as it may be a broken spec.
 func Load(fsys fs.FS, prefix string) (*Specs, error) {
 	dir := "."
-	specs := &Specs{sources: map[any]*Source{}}
+	specs := &Specs{sources: map[any]*Source{}, dir: prefix}
 	var problems Problems
 	var files, dirLinks []string
 	err := fs.WalkDir(fsys, dir, func(p string, d fs.DirEntry, err error) error {

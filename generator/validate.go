@@ -156,13 +156,15 @@ func (v *validator) validate() *Model {
 	f := s.Fleet
 	if f == nil {
 		if !s.whole { // else the Fleet may be in what Load could not read
-			var file string
+			// At the first spec file, or the directory when none holds
+			// a spec (only generated files, or other documents).
+			file, line := s.dir, 0
 			for _, src := range s.sources {
-				if file == "" || src.File < file {
-					file = src.File
+				if line == 0 || src.File < file {
+					file, line = src.File, 1
 				}
 			}
-			v.problems = append(v.problems, Problem{File: file, Line: 1, Message: fmt.Sprintf("no Fleet found: add a %s Fleet that names the repository and the clusters", FleetAPIVersion)})
+			v.problems = append(v.problems, Problem{File: file, Line: line, Message: fmt.Sprintf("no Fleet found: add a %s Fleet that names the repository and the clusters", FleetAPIVersion)})
 		}
 		// The objects are still checked, each on its own; the model's
 		// Fleet values are the defaults, and nothing is checked against

@@ -1062,6 +1062,22 @@ func TestManagedFrontendKeysMatchTheRender(t *testing.T) {
 // TestLostValuesDoNotCascade: a value that cannot be read is reported once;
 // the rest of its object still loads, and nothing else is reported because
 // of it.
+// TestNoFleetNamesTheDirectory: when no file holds a spec (only other
+// documents, or only files fleiogen generated), "no Fleet found" names the
+// spec directory, not an empty file name.
+func TestNoFleetNamesTheDirectory(t *testing.T) {
+	for name, files := range map[string]map[string]string{
+		"other documents": {"other.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"},
+		"generated files": {"tenants/billing/namespace.yaml": Header + "apiVersion: v1\nkind: Namespace\nmetadata: {name: billing}\n"},
+	} {
+		err := loadAndValidate(files)
+		want := "specs: no Fleet found: add a fleiogen.io/v1alpha1 Fleet"
+		if err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: got %v, want a problem starting %q", name, err, want)
+		}
+	}
+}
+
 func TestLostValuesDoNotCascade(t *testing.T) {
 	for _, tc := range []struct {
 		name, fleet, billing string
