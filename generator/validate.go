@@ -469,6 +469,8 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 	}
 	if img := f.Spec.Tools.Image; img != "" && !imageRe.MatchString(img) {
 		v.at(f, "spec.tools.image", "%q is not a valid image reference", img)
+	} else if why := registryProblem(img); why != "" {
+		v.at(f, "spec.tools.image", "%q: %s", img, why)
 	}
 	// The license Job's command is written into every license/job.yaml,
 	// which kustomize-controller reads back as YAML: a character YAML

@@ -406,6 +406,11 @@ func TestBadSpecs(t *testing.T) {
 			},
 		},
 		{
+			name:  "the port of the tools image's registry",
+			fleet: edit(t, validFleet, "  clusters:\n", "  tools:\n    image: docker.io:99999/alpine/k8s:1.35.4\n  clusters:\n"),
+			want:  []string{`specs/fleet.yaml:9: spec.tools.image: "docker.io:99999/alpine/k8s:1.35.4": port 99999 is not a valid port (1 to 65535)`},
+		},
+		{
 			name:  "an ACME server whose host is not a host name, or with a space",
 			fleet: edit(t, validFleet, "        email: ops@example.com\n", "        email: ops@example.com\n        server: \"https://-bad-/d ir\"\n"),
 			want:  []string{`spec.environments[0].acme.server: "https://-bad-/d ir" is not an https URL of an ACME directory`},
