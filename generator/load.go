@@ -110,6 +110,10 @@ type Specs struct {
 	// list, not a mapping)"), the documents of other API groups, or
 	// without apiVersion and kind, that were left alone (see Load).
 	Skipped []string
+	// NotRead lists the files whose names end in .yaml, .yml or .json in
+	// another case (billing.YAML): like kubectl, fleiogen does not read
+	// them, and a spec there would be missing from the render.
+	NotRead []string
 	// sources maps each loaded object to where it came from.
 	sources map[any]*Source
 	// loadProblems are Load's problems, which Validate reports with its
@@ -185,6 +189,8 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		}
 		if IsSpecFile(p) {
 			files = append(files, p)
+		} else if IsSpecFile(strings.ToLower(p)) {
+			specs.NotRead = append(specs.NotRead, path.Join(prefix, p))
 		}
 		return nil
 	})
@@ -196,6 +202,9 @@ func Load(fsys fs.FS, prefix string) (*Specs, error) {
 		problems = append(problems, Problem{File: path.Join(prefix, l), Message: "a symbolic link to a directory; fleiogen does not follow directory links: move the directory here, or link its spec files one by one"})
 	}
 	if len(files) == 0 && len(problems) == 0 {
+		if len(specs.NotRead) > 0 {
+			return nil, fmt.Errorf("%s: no *.yaml, *.yml or *.json spec files found (%s is not read: spec file names end in lower case, as kubectl reads them)", prefix, specs.NotRead[0])
+		}
 		return nil, fmt.Errorf("%s: no *.yaml, *.yml or *.json spec files found", prefix)
 	}
 	// Files are read and decoded in parallel, each into its own Specs, and

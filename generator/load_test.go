@@ -67,6 +67,38 @@ func TestEditorFilesAreSkipped(t *testing.T) {
 	}
 }
 
+// TestUpperCaseExtensionsAreListed: a file ending in .YAML, .Yml or .JSON
+// is not read (as with kubectl), and is listed in NotRead so that the CLI
+// warns about it, rather than the specs it holds silently leaving the
+// render; with no other spec file, the error names it.
+func TestUpperCaseExtensionsAreListed(t *testing.T) {
+	broken := "this: [is not\n"
+	dir := specDir(t, map[string]string{
+		"fleet.yaml":       validFleet,
+		"billing.yaml":     validBilling,
+		"hosting.YAML":     broken,
+		"sub/more.Yml":     broken,
+		"export.JSON":      broken,
+		"notes.txt":        broken,
+		".hidden.YAML":     broken,
+		"billing.YAML~":    broken,
+		"sub/readme.yaml5": broken,
+	})
+	specs, err := LoadDir(dir)
+	if err != nil {
+		t.Fatalf("LoadDir: %v", err)
+	}
+	want := []string{filepath.Join(dir, "export.JSON"), filepath.Join(dir, "hosting.YAML"), filepath.Join(dir, "sub/more.Yml")}
+	if diff := cmp.Diff(want, specs.NotRead); diff != "" {
+		t.Errorf("NotRead (-want +got):\n%s", diff)
+	}
+
+	only := specDir(t, map[string]string{"fleet.YAML": validFleet})
+	if _, err := LoadDir(only); err == nil || !strings.Contains(err.Error(), "fleet.YAML is not read") {
+		t.Errorf("only an upper-case spec file: got %v", err)
+	}
+}
+
 // TestDirectoryLinksAreErrors: a symbolic link to a directory is not
 // followed, and is an error rather than silently skipped (its deployments
 // would be uninstalled by the next render); a link to a file is read.

@@ -53,6 +53,23 @@ func TestRenderWritesTheTree(t *testing.T) {
 	}
 }
 
+// TestUpperCaseSpecFileWarns: validate warns about a spec file whose name
+// ends in .YAML, which neither kubectl nor fleiogen reads; here its
+// namespace then has no FleioDeployment, which is an error.
+func TestUpperCaseSpecFileWarns(t *testing.T) {
+	specs := t.TempDir()
+	copyDir(t, "../../examples/fleet", specs)
+	hosting := filepath.Join(specs, "hosting/fleio.YAML")
+	if err := os.Rename(filepath.Join(specs, "hosting/fleio.yaml"), hosting); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := run("validate", specs)
+	want := "warning: " + hosting + ": not read: spec file names end in .yaml, .yml or .json in lower case"
+	if code != ExitInput || !strings.Contains(stderr, want) || !strings.Contains(stderr, `namespace "hosting" has no FleioDeployment`) {
+		t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and the hosting namespace's error", code, stderr, ExitInput, want)
+	}
+}
+
 func TestInvalidSpecsExitTwoAndWriteNothing(t *testing.T) {
 	specs := t.TempDir()
 	copyDir(t, "../../examples/fleet", specs)

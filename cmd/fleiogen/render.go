@@ -127,6 +127,9 @@ func loadSpecs(dir string, notes io.Writer) (*generator.Specs, *generator.Model,
 	if specs == nil { // Validate reports Load's problems with its own
 		return nil, nil, withCode(ExitInput, err)
 	}
+	for _, f := range specs.NotRead {
+		fmt.Fprintf(notes, "warning: %s: not read: spec file names end in .yaml, .yml or .json in lower case, as kubectl reads them; rename it if it holds specs\n", f)
+	}
 	if n := len(specs.Skipped); n > 0 {
 		fmt.Fprintf(notes, "note: skipped %d YAML document(s) that are not fleiogen specs (first: %s)\n", n, specs.Skipped[0])
 	}
