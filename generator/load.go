@@ -329,6 +329,14 @@ func (s *Specs) loadFile(file string, data []byte) Problems {
 		line := bytes.Count(data[:bad], []byte("\n")) + 1
 		return Problems{{File: file, Line: line, Message: fmt.Sprintf("invalid YAML: not UTF-8 (byte 0x%02x in column %d)", data[bad], bad-bytes.LastIndexByte(data[:bad], '\n')) + notASpec}}
 	}
+	// A byte-order mark is read as such only at the start of the file;
+	// at the start of a later line (files joined with cat) YAML reads it
+	// as part of the next key, and the document would lose its apiVersion.
+	if i := bytes.Index(data, []byte("\n\ufeff")); i >= 0 {
+		s.whole = true
+		line := bytes.Count(data[:i+1], []byte("\n")) + 1
+		return Problems{{File: file, Line: line, Message: "a byte-order mark (U+FEFF) at the start of the line, as joining files with a BOM leaves: YAML takes it as part of the text there; remove it" + notASpec}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
 		var doc yaml.Node

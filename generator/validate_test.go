@@ -330,6 +330,14 @@ func TestBadSpecs(t *testing.T) {
 			want:    []string{`specs/billing.yaml:10: invalid YAML: not UTF-8 (byte 0xe9 in column 20)`},
 		},
 		{
+			// cat a.yaml b.yaml, b.yaml written with a BOM; the BOM at the
+			// start of the file is read as one.
+			name:    "a byte-order mark at the start of a later document",
+			billing: "\ufeff" + strings.Replace(validBilling, "\n---\n", "\n---\n\ufeff", 1),
+			want:    []string{`specs/billing.yaml:12: a byte-order mark (U+FEFF) at the start of the line, as joining files with a BOM leaves`},
+			absent:  []string{"apiVersion", "billing.yaml:1:"},
+		},
+		{
 			name:  "a cluster domain with a trailing dot, reported once",
 			fleet: edit(t, validFleet, "domain: staging.example.com", "domain: staging.example.com."),
 			want:  []string{`specs/fleet.yaml:12: spec.clusters[0].domain: "staging.example.com." ends with a dot`},
