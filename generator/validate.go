@@ -480,6 +480,9 @@ func (v *validator) fleet(f *Fleet, m *Model) {
 		r, _ := utf8.DecodeRuneInString(f.Spec.Tools.SetLicenseCommand[i:])
 		v.at(f, "spec.tools.setLicenseCommand", "holds the unprintable character %U at byte %d: a shell command is printable text, tabs and newlines", r, i)
 	}
+	if c := f.Spec.Tools.SetLicenseCommand; c != "" && strings.TrimSpace(c) == "" {
+		v.at(f, "spec.tools.setLicenseCommand", "only white space: the license Job would set no license and succeed; leave the field out for the default command")
+	}
 	if why := secretValue(f.Spec.Tools.SetLicenseCommand); why != "" {
 		v.at(f, "spec.tools.setLicenseCommand", "holds %s: it is written to git, in each license Job; read a secret from the Job's environment or a Secret", why)
 	}

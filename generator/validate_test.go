@@ -762,6 +762,11 @@ func TestBadSpecs(t *testing.T) {
 			absent: []string{"A_LIST[1]", "A_LIST[2]", "A_QUOTED", "enableBackups", "backupBeforeUpgrade"},
 		},
 		{
+			name:  "a license command of only white space",
+			fleet: validFleet + "  tools:\n    setLicenseCommand: \" \\n\\t \"\n",
+			want:  []string{`spec.tools.setLicenseCommand: only white space: the license Job would set no license and succeed`},
+		},
+		{
 			name:  "an unprintable character in the license command",
 			fleet: validFleet + "  tools:\n    setLicenseCommand: \"set\\x7f-license\\n\\tnext\"\n",
 			want:  []string{`specs/fleet.yaml:19: spec.tools.setLicenseCommand: holds the unprintable character U+007F at byte 3: a shell command is printable text, tabs and newlines`},
