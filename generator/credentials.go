@@ -200,11 +200,13 @@ var secretValueRes = []struct {
 	// scheme://user:password@host, the password not empty.
 	{regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^/?#@\s:]*:[^/?#@\s]+@`), "a URL with a password"},
 	{regexp.MustCompile(`-----BEGIN [A-Z0-9 ]*PRIVATE KEY( BLOCK)?-----`), "a PEM private key"},
-	{regexp.MustCompile(`(^|[^A-Za-z0-9_])sk_live_[A-Za-z0-9]`), "a Stripe secret key (sk_live_...)"},
-	{regexp.MustCompile(`(^|[^A-Za-z0-9_])rk_live_[A-Za-z0-9]`), "a Stripe restricted key (rk_live_...)"},
-	{regexp.MustCompile(`(^|[^A-Za-z0-9_])ghp_[A-Za-z0-9]`), "a GitHub token (ghp_...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])sk_(live|test)_[A-Za-z0-9]`), "a Stripe secret key (sk_live_... or sk_test_...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])rk_(live|test)_[A-Za-z0-9]`), "a Stripe restricted key (rk_live_... or rk_test_...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])gh[pousr]_[A-Za-z0-9]`), "a GitHub token (ghp_..., gho_..., ghu_..., ghs_... or ghr_...)"},
 	{regexp.MustCompile(`(^|[^A-Za-z0-9_])github_pat_[A-Za-z0-9]`), "a GitHub token (github_pat_...)"},
-	{regexp.MustCompile(`(^|[^A-Za-z0-9_])xox[bp]-[A-Za-z0-9]`), "a Slack token (xoxb-... or xoxp-...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_-])glpat-[A-Za-z0-9_-]`), "a GitLab token (glpat-...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9_])xox[abprs]-[A-Za-z0-9]`), "a Slack token (xoxb-, xoxp-, xoxa-, xoxr- or xoxs-...)"},
+	{regexp.MustCompile(`(^|[^A-Za-z0-9])(AKIA|ASIA)[0-9A-Z]{16}([^A-Za-z0-9]|$)`), "an AWS access key ID (AKIA... or ASIA...)"},
 }
 
 // secretValue says what secret a string value holds ("a URL with a

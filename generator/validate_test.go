@@ -460,6 +460,7 @@ func TestBadSpecs(t *testing.T) {
     PAYMENT: {stripe: [sk_live_zq9, rk_live_zq10]}
     NOTIFY: "Bearer ghp_zq11 github_pat_zq12"
     SLACK: [xoxb-zq13, xoxp-zq14]
+    MORE: [sk_test_zq17, ghs_zq18, glpat-zq19, "id=AKIAZQ20ZQ20ZQ20ZQ20;"]
   frontendSettings:
     enduser: {sentryDsn: "https://pub:zq15@sentry.example.com/1", chat: xoxb-zq16}
 `,
@@ -472,13 +473,17 @@ func TestBadSpecs(t *testing.T) {
 				`specs/billing.yaml:40: spec.settings.CACHES.default.OPTIONS.SITE_PASSWORD: looks like a secret`,
 				`specs/billing.yaml:41: spec.settings.SENTRY_DSN: holds a URL with a password`,
 				`specs/billing.yaml:42: spec.settings.SIGNING_PEM: holds a PEM private key`,
-				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[0]: holds a Stripe secret key (sk_live_...)`,
-				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[1]: holds a Stripe restricted key (rk_live_...)`,
-				`specs/billing.yaml:44: spec.settings.NOTIFY: holds a GitHub token (ghp_...)`,
+				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[0]: holds a Stripe secret key (sk_live_...`,
+				`specs/billing.yaml:43: spec.settings.PAYMENT.stripe[1]: holds a Stripe restricted key (rk_live_...`,
+				`specs/billing.yaml:44: spec.settings.NOTIFY: holds a GitHub token (ghp_...`,
 				`specs/billing.yaml:45: spec.settings.SLACK[0]: holds a Slack token`,
 				`specs/billing.yaml:45: spec.settings.SLACK[1]: holds a Slack token`,
-				`specs/billing.yaml:47: spec.frontendSettings.enduser.chat: holds a Slack token (xoxb-... or xoxp-...): frontend settings are written to git, and served to every browser`,
-				`specs/billing.yaml:47: spec.frontendSettings.enduser.sentryDsn: holds a URL with a password: frontend settings are written to git`,
+				`specs/billing.yaml:46: spec.settings.MORE[0]: holds a Stripe secret key`,
+				`specs/billing.yaml:46: spec.settings.MORE[1]: holds a GitHub token`,
+				`specs/billing.yaml:46: spec.settings.MORE[2]: holds a GitLab token (glpat-...)`,
+				`specs/billing.yaml:46: spec.settings.MORE[3]: holds an AWS access key ID`,
+				`specs/billing.yaml:48: spec.frontendSettings.enduser.chat: holds a Slack token (xoxb-, `,
+				`specs/billing.yaml:48: spec.frontendSettings.enduser.sentryDsn: holds a URL with a password: frontend settings are written to git`,
 			},
 			absent: []string{"zq"},
 		},
