@@ -18,11 +18,17 @@ import (
 // TestBuildersAgree: the harness builds each Flux Kustomization with
 // kustomize-controller's own build code (fluxcd/pkg/kustomize), and
 // `fleiogen build` (what the review commands use) with generator/fluxbuild.
-// For every cluster of the examples both must produce the same objects,
-// owned by the same Kustomizations, with the same content. No cluster is
-// started.
+// For every cluster of the examples and of the variant fleet both must
+// produce the same objects, owned by the same Kustomizations, with the same
+// content. No cluster is started.
 func TestBuildersAgree(t *testing.T) {
-	fr := newFleetRepo(t)
+	for _, set := range specSets() {
+		t.Run(set.Name, func(t *testing.T) { buildersAgree(t, set.Dir) })
+	}
+}
+
+func buildersAgree(t *testing.T, specs string) {
+	fr := newFleetRepoFrom(t, specs)
 	for _, cs := range fr.Fleet.Clusters {
 		built, err := harness.BuildTree(fr.Repo.Dir, "clusters/"+cs.Name)
 		if err != nil {

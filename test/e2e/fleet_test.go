@@ -113,6 +113,19 @@ func loadFleet(t testing.TB, dir string) *fleetSpec {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Objects without a namespace are in the Fleet's spec.defaultNamespace
+	// (README), which the variant fleet uses.
+	defaultNS := ""
+	for _, o := range raw {
+		if o["kind"] == "Fleet" {
+			defaultNS = str(o, "spec", "defaultNamespace")
+		}
+	}
+	for _, o := range raw {
+		if md, ok := o["metadata"].(map[string]any); ok && str(o, "metadata", "namespace") == "" && o["kind"] != "Fleet" {
+			md["namespace"] = defaultNS
+		}
+	}
 	for _, o := range raw {
 		ns := str(o, "metadata", "namespace")
 		name := str(o, "metadata", "name")
@@ -254,8 +267,26 @@ type fleetRepo struct {
 
 func newFleetRepo(t testing.TB) *fleetRepo {
 	t.Helper()
+	return newFleetRepoFrom(t, examplesDir())
+}
+
+// variantDir is testdata/variant, a second fleet unlike the examples (its
+// fleet.yaml says how), for the scenarios that run both.
+func variantDir() string {
+	return filepath.Join(harness.RepoRoot(), "test", "e2e", "testdata", "variant")
+}
+
+// specSets are the spec directories the install scenarios run, in order:
+// the examples and the variant fleet.
+func specSets() []struct{ Name, Dir string } {
+	return []struct{ Name, Dir string }{{"examples", examplesDir()}, {"variant", variantDir()}}
+}
+
+// newFleetRepoFrom is newFleetRepo for the specs in dir.
+func newFleetRepoFrom(t testing.TB, dir string) *fleetRepo {
+	t.Helper()
 	specs := filepath.Join(t.TempDir(), "specs")
-	copyTree(t, examplesDir(), specs)
+	copyTree(t, dir, specs)
 	fr := &fleetRepo{Specs: specs, Repo: harness.NewRepo(t), Fleet: loadFleet(t, specs)}
 	for _, c := range fr.Fleet.Clusters {
 		// Each cluster is bootstrapped from the branch it tracks (README:

@@ -20,14 +20,21 @@ import (
 	"github.com/fleiogen/fleiogen/test/e2e/harness"
 )
 
-// Scenario 1: every object the rendered tree holds for each cluster, built
+// Scenario 1, for the examples and the variant fleet (testdata/variant):
+// every object the rendered tree holds for each cluster, built
 // per Flux Kustomization as kustomize-controller builds it and substituted
 // with that cluster's runtime-info, passes server-side dry-run apply
 // against the real kube-apiserver with all CRDs installed.
 func TestDryRunRenderedTree(t *testing.T) {
+	for _, set := range specSets() {
+		t.Run(set.Name, func(t *testing.T) { dryRunRenderedTree(t, set.Dir) })
+	}
+}
+
+func dryRunRenderedTree(t *testing.T, specs string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	fr := newFleetRepo(t)
+	fr := newFleetRepoFrom(t, specs)
 	c := harness.Start(t, bins, harness.Options{Name: "dryrun", Repo: fr.Repo.Dir})
 
 	var failures []string
@@ -76,14 +83,29 @@ func TestDryRunRenderedTree(t *testing.T) {
 	t.Logf("%d objects passed server-side dry-run", total)
 }
 
-// Scenario 2: a fresh cluster bootstrapped as `flux bootstrap` would brings
+// Scenario 2, for the staging cluster of the examples and each cluster of
+// the variant fleet: a fresh cluster bootstrapped as `flux bootstrap` would brings
 // every stage of every FleioDeployment to Ready, in dependsOn order, and the
 // objects the operator guide names exist.
 func TestFreshInstall(t *testing.T) {
+	for _, tc := range []struct{ name, specs, env string }{
+		{"examples", examplesDir(), "staging"},
+		{"variant", variantDir(), "staging"},
+		// cert-manager already on the cluster (no HelmRelease), two
+		// FleioDeployments in one namespace
+		{"variant-production", variantDir(), "production"},
+		// self-signed issuers on .internal, a third environment
+		{"variant-lab", variantDir(), "lab"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { freshInstall(t, tc.specs, tc.env) })
+	}
+}
+
+func freshInstall(t *testing.T, specs, env string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	fr := newFleetRepo(t)
-	cs := fr.Fleet.cluster(t, "staging")
+	fr := newFleetRepoFrom(t, specs)
+	cs := fr.Fleet.cluster(t, env)
 	commit := fr.Repo.Head()
 	bootstrapped := time.Now()
 	c, rec := fleioCluster(ctx, t, fr, cs)
