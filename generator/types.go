@@ -113,7 +113,7 @@ type FleioDeploymentSpec struct {
 	BackupRetentionCount *int32 `json:"backupRetentionCount,omitempty"`
 	BackupRetentionDays  *int32 `json:"backupRetentionDays,omitempty"`
 	// BackupBeforeUpgrade takes a backup before the database Job migrates;
-	// on by default when backups are enabled.
+	// on by default, as with the operator, also without enableBackups.
 	BackupBeforeUpgrade *Bool `json:"backupBeforeUpgrade,omitempty"`
 
 	Advanced *Advanced `json:"advanced,omitempty"`
@@ -250,8 +250,9 @@ type CertManager struct {
 	ChartVersion string `json:"chartVersion,omitempty"`
 }
 
-// Tools sets the helper image used by Jobs that call the Kubernetes API
-// (the deployment-keys Job needs kubectl and a shell).
+// Tools sets the image of the deployment-keys Job, which needs kubectl and
+// a shell, and the command of the license Job (which runs the backend
+// image).
 type Tools struct {
 	Image string `json:"image,omitempty"`
 	// SetLicenseCommand is the shell command the license Job runs; Fleio does
