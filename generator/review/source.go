@@ -206,8 +206,9 @@ func readTreeDir(dir string) ([]generator.File, error) {
 }
 
 // Build builds every cluster of every side, sides and clusters in
-// parallel; b shares kustomize's output between them (kustomize itself
-// runs one build at a time). A tree that does not build is an input error.
+// parallel; b shares kustomize's output between them (kustomize builds run
+// concurrently too, but one at a time in a tree whose kustomizations set
+// openapi or crds). A tree that does not build is an input error.
 func Build(b *fluxbuild.Builder, sides ...*Side) error {
 	type job struct {
 		side *Side
