@@ -39,8 +39,9 @@ type WriteStats struct {
 //   - a file whose content is already right is not touched;
 //   - others are written to a temporary file in the same directory and
 //     renamed over the target, so a crash never leaves a truncated file;
-//   - a generated file (one starting with Header) that files no longer
-//     holds is deleted, with the directories that become empty;
+//   - a generated file (one starting with Header or MarkdownHeader, see
+//     IsGenerated) that files no longer holds is deleted, with the
+//     directories that become empty;
 //   - a directory below a managed top-level directory that the walk found
 //     empty (or holding only temporaries) is deleted too, with the
 //     parents it leaves empty: a killed render leaves such directories
