@@ -106,7 +106,8 @@ type Specs struct {
 	Deployments      []*FleioDeployment
 	DbConnections    []*FleioDbConnection
 	RedisConnections []*FleioRedisConnection
-	// Skipped lists, as "file:line: apiVersion kind" (or "file:line: (a
+	// Skipped lists, as "file:line: apiVersion kind" (or "file:line: (no
+	// apiVersion and kind)", with what of them there is, or "file:line: (a
 	// list, not a mapping)"), the documents of other API groups, or
 	// without apiVersion and kind, that were left alone (see Load).
 	Skipped []string
