@@ -20,7 +20,7 @@ type buildOptions struct {
 }
 
 // NewBuildCmd builds "fleiogen build".
-func NewBuildCmd(out, _ io.Writer) *cobra.Command {
+func NewBuildCmd(out, errOut io.Writer) *cobra.Command {
 	o := &buildOptions{}
 	cmd := &cobra.Command{
 		Use:   "build --cluster NAME [DIR]",
@@ -52,7 +52,7 @@ a "# Kustomization namespace/name" comment line. The output is byte-stable.
 			if o.stage != "" && !slices.Contains(generator.Stages, o.stage) {
 				return withCode(ExitInput, fmt.Errorf("--stage %q: unknown stage (stages: %s)", o.stage, strings.Join(generator.Stages, ", ")))
 			}
-			m, err := loadModel(dir, io.Discard)
+			m, err := loadModel(dir, errOut, io.Discard)
 			if err != nil {
 				return err
 			}

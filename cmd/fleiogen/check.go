@@ -39,7 +39,7 @@ tree is out of date. It writes nothing.`,
 			if err := checkOutputDir(o.output); err != nil {
 				return err
 			}
-			m, err := loadModel(dir, errOut)
+			m, err := loadModel(dir, errOut, errOut)
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,7 @@ type graphOptions struct {
 }
 
 // NewGraphCmd builds "fleiogen graph".
-func NewGraphCmd(out, _ io.Writer) *cobra.Command {
+func NewGraphCmd(out, errOut io.Writer) *cobra.Command {
 	o := &graphOptions{}
 	cmd := &cobra.Command{
 		Use:   "graph --cluster NAME [DIR]",
@@ -39,7 +39,7 @@ within Mermaid's limits), Graphviz DOT with -o dot.`,
 			if o.format != "mermaid" && o.format != "dot" {
 				return withCode(ExitInput, fmt.Errorf("-o %q: unknown format (mermaid, dot)", o.format))
 			}
-			m, err := loadModel(dir, io.Discard)
+			m, err := loadModel(dir, errOut, io.Discard)
 			if err != nil {
 				return err
 			}

@@ -53,9 +53,9 @@ func TestRenderWritesTheTree(t *testing.T) {
 	}
 }
 
-// TestUpperCaseSpecFileWarns: validate warns about a spec file whose name
-// ends in .YAML, which neither kubectl nor fleiogen reads; here its
-// namespace then has no FleioDeployment, which is an error.
+// TestUpperCaseSpecFileWarns: validate, build and graph warn about a spec
+// file whose name ends in .YAML, which neither kubectl nor fleiogen reads;
+// here its namespace then has no FleioDeployment, which is an error.
 func TestUpperCaseSpecFileWarns(t *testing.T) {
 	specs := t.TempDir()
 	copyDir(t, "../../examples/fleet", specs)
@@ -63,10 +63,12 @@ func TestUpperCaseSpecFileWarns(t *testing.T) {
 	if err := os.Rename(filepath.Join(specs, "hosting/fleio.yaml"), hosting); err != nil {
 		t.Fatal(err)
 	}
-	code, _, stderr := run("validate", specs)
 	want := "warning: " + hosting + ": not read: spec file names end in .yaml, .yml or .json in lower case"
-	if code != ExitInput || !strings.Contains(stderr, want) || !strings.Contains(stderr, `namespace "hosting" has no FleioDeployment`) {
-		t.Errorf("exit %d, stderr:\n%s\nwant exit %d, %q and the hosting namespace's error", code, stderr, ExitInput, want)
+	for _, args := range [][]string{{"validate", specs}, {"build", "--cluster", "prod-eu", specs}, {"graph", "--cluster", "prod-eu", specs}} {
+		code, _, stderr := run(args...)
+		if code != ExitInput || !strings.Contains(stderr, want) || !strings.Contains(stderr, `namespace "hosting" has no FleioDeployment`) {
+			t.Errorf("%s: exit %d, stderr:\n%s\nwant exit %d, %q and the hosting namespace's error", args[0], code, stderr, ExitInput, want)
+		}
 	}
 }
 

@@ -68,7 +68,7 @@ cache.`,
 			// The walk of the output tree overlaps loading and rendering.
 			scan := generator.StartScan(o.output)
 			defer scan.Close()
-			specs, m, err := loadSpecs(dir, errOut)
+			specs, m, err := loadSpecs(dir, errOut, errOut)
 			if err != nil {
 				return err
 			}
@@ -115,20 +115,21 @@ cache.`,
 	return cmd
 }
 
-// loadModel loads and validates the specs under dir. Documents that are not
+// loadModel loads and validates the specs under dir. A spec-like file that
+// is not read (fleio.YAML) is warned about on warn; documents that are not
 // fleiogen's (other API groups, plain YAML) are skipped and counted on notes.
-func loadModel(dir string, notes io.Writer) (*generator.Model, error) {
-	_, m, err := loadSpecs(dir, notes)
+func loadModel(dir string, warn, notes io.Writer) (*generator.Model, error) {
+	_, m, err := loadSpecs(dir, warn, notes)
 	return m, err
 }
 
-func loadSpecs(dir string, notes io.Writer) (*generator.Specs, *generator.Model, error) {
+func loadSpecs(dir string, warn, notes io.Writer) (*generator.Specs, *generator.Model, error) {
 	specs, err := generator.LoadDir(dir)
 	if specs == nil { // Validate reports Load's problems with its own
 		return nil, nil, withCode(ExitInput, err)
 	}
 	for _, f := range specs.NotRead {
-		fmt.Fprintf(notes, "warning: %s: not read: spec file names end in .yaml, .yml or .json in lower case, as kubectl reads them; rename it if it holds specs\n", f)
+		fmt.Fprintf(warn, "warning: %s: not read: spec file names end in .yaml, .yml or .json in lower case, as kubectl reads them; rename it if it holds specs\n", f)
 	}
 	if n := len(specs.Skipped); n > 0 {
 		fmt.Fprintf(notes, "note: skipped %d YAML document(s) that are not fleiogen specs (first: %s)\n", n, specs.Skipped[0])

@@ -21,7 +21,7 @@ reports every problem as file:line: field: message, and writes nothing.`,
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			m, err := loadModel(dir, errOut)
+			m, err := loadModel(dir, errOut, errOut)
 			if err != nil {
 				return err
 			}
