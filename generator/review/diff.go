@@ -284,6 +284,7 @@ func compareCluster(base, head, main *fluxbuild.Cluster, checkMain bool) (*Clust
 	}
 	rc.dependencies(base, head)
 	rc.rekey()
+	rc.downgrade()
 	return cd, rc.risks
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -26,6 +27,7 @@ const (
 	RiskSecret            = "secret"
 	RiskBranch            = "branch"
 	RiskRekey             = "rekey"
+	RiskDowngrade         = "downgrade"
 )
 
 // RiskInfo names and explains a risk.
@@ -45,6 +47,7 @@ var Risks = []RiskInfo{
 	{RiskSecret, "plain-text secret material appears: a Secret with data in git, or a literal env value or setting named like a password or key"},
 	{RiskBranch, "a cluster's Git branch (GIT_BRANCH) changes: its flux-system sync, which flux bootstrap wrote, keeps reading the old branch until the cluster is bootstrapped again"},
 	{RiskRekey, "a FleioDeployment now uses the database another one used (a rename, a move to another namespace, databases swapped): its deployment keys cannot read what the other's encrypted there, and a new name's volumes start empty"},
+	{RiskDowngrade, "a FleioDeployment's release (spec.version) goes back: the older release's code runs on tables the newer one migrated, which Django does not undo"},
 }
 
 // riskGroups are names that stand for several risks in --fail-on.
@@ -184,6 +187,61 @@ func (rc *riskCollector) rekey() {
 	}
 }
 
+// downgrade flags a FleioDeployment whose setup-database Job runs an older
+// release (FLEIO_VERSION) than in base: Django does not undo the newer
+// release's migrations, so the older code runs on tables it does not know.
+func (rc *riskCollector) downgrade() {
+	if rc.base == nil || rc.head == nil {
+		return
+	}
+	was := map[fluxbuild.ObjectID]string{} // base's setup Jobs' releases
+	for _, k := range rc.base.Kustomizations {
+		for _, o := range k.Objects {
+			if isSetupJob(o) {
+				was[o.ID] = jobEnv(o, "FLEIO_VERSION")
+			}
+		}
+	}
+	for _, k := range rc.head.Kustomizations {
+		for _, o := range k.Objects {
+			if !isSetupJob(o) {
+				continue
+			}
+			from, to := was[o.ID], jobEnv(o, "FLEIO_VERSION")
+			if !olderRelease(to, from) {
+				continue
+			}
+			rc.add(RiskDowngrade, k.ID(), o.ID, "FleioDeployment %s/%s goes back from release %s to %s: Django does not undo %s's migrations, so %s would run on tables it does not know. "+
+				"To go back, restore the database from the backup taken before the upgrade (README: Downgrade), then merge this; otherwise keep %s",
+				o.ID.Namespace, instanceOf(o), from, to, from, to, from)
+		}
+	}
+}
+
+// olderRelease reports whether Fleio release a (YYYY.MM.PATCH) is older
+// than b; false when either does not parse.
+func olderRelease(a, b string) bool {
+	pa, okA := parseRelease(a)
+	pb, okB := parseRelease(b)
+	return okA && okB && slices.Compare(pa, pb) < 0
+}
+
+func parseRelease(v string) ([]int, bool) {
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 {
+		return nil, false
+	}
+	out := make([]int, 3)
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 {
+			return nil, false
+		}
+		out[i] = n
+	}
+	return out, true
+}
+
 // isSetupJob reports whether o is a FleioDeployment's setup-database Job.
 func isSetupJob(o *fluxbuild.Object) bool {
 	return o.ID.Group == "batch" && o.ID.Kind == "Job" && o.Labels()["app.kubernetes.io/component"] == "setup-database" && instanceOf(o) != ""
@@ -193,13 +251,17 @@ func instanceOf(o *fluxbuild.Object) string { return o.Labels()[fluxbuild.Instan
 
 // setupDatabase is the FLEIO_DATABASE a setup-database Job's containers
 // set, or "".
-func setupDatabase(o *fluxbuild.Object) string {
+func setupDatabase(o *fluxbuild.Object) string { return jobEnv(o, "FLEIO_DATABASE") }
+
+// jobEnv is the literal value of environment variable name in a Job's
+// containers, or "".
+func jobEnv(o *fluxbuild.Object, name string) string {
 	containers, _ := o.Path("spec", "template", "spec", "containers").([]any)
 	for _, c := range containers {
 		cm, _ := c.(map[string]any)
 		env, _ := cm["env"].([]any)
 		for _, e := range env {
-			if em, _ := e.(map[string]any); em["name"] == "FLEIO_DATABASE" {
+			if em, _ := e.(map[string]any); em["name"] == name {
 				v, _ := em["value"].(string)
 				return v
 			}

@@ -399,3 +399,67 @@ func TestRiskRekey(t *testing.T) {
 		t.Errorf("the same deployment's renamed Job is flagged: %v", got)
 	}
 }
+
+// TestRiskDowngrade: a FleioDeployment whose spec.version goes back is
+// flagged on each cluster that runs it; an upgrade, or a new deployment,
+// is not.
+func TestRiskDowngrade(t *testing.T) {
+	downgrades := func(rep *Report) (got []string) {
+		for _, k := range rep.Risks {
+			if k.Name == RiskDowngrade {
+				got = append(got, k.Cluster+" "+k.Object)
+			}
+		}
+		slices.Sort(got)
+		return got
+	}
+	for _, tc := range []struct {
+		version string
+		want    []string
+	}{
+		{"2025.05.3", []string{"prod-eu Job billing/fleio-cloud-setup-database", "staging-1 Job billing/fleio-cloud-setup-database"}},
+		{"2024.12.9", []string{"prod-eu Job billing/fleio-cloud-setup-database", "staging-1 Job billing/fleio-cloud-setup-database"}},
+		{"2025.06.0", []string{"prod-eu Job billing/fleio-cloud-setup-database", "staging-1 Job billing/fleio-cloud-setup-database"}},
+		{"2025.06.2", nil},
+		{"2025.07.1", nil},
+	} {
+		r := newFleetRepo(t, false)
+		r.edit("specs/billing/fleio.yaml", "version: 2025.06.1\n", "version: "+tc.version+"\n")
+		rep := r.compare("main", "", false, Options{})
+		if got := downgrades(rep); !slices.Equal(got, tc.want) {
+			t.Errorf("2025.06.1 to %s: downgrade risks = %v, want %v", tc.version, got, tc.want)
+		}
+		for _, k := range rep.Risks {
+			if k.Name == RiskDowngrade && !strings.Contains(k.Message, "goes back from release 2025.06.1 to "+tc.version) {
+				t.Errorf("the message does not name both releases: %s", k.Message)
+			}
+		}
+	}
+
+	// A renamed deployment on an older release is a new Job: not flagged
+	// (rekey is).
+	r := newFleetRepo(t, false)
+	r.edit("specs/billing/fleio.yaml", "  name: cloud\n", "  name: cloud2\n")
+	r.edit("specs/billing/fleio.yaml", "version: 2025.06.1\n", "version: 2025.05.3\n")
+	if got := downgrades(r.compare("main", "", false, Options{})); len(got) > 0 {
+		t.Errorf("a renamed deployment is flagged as a downgrade: %v", got)
+	}
+}
+
+func TestOlderRelease(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"2025.05.3", "2025.06.1", true},
+		{"2025.06.1", "2025.06.10", true},
+		{"2025.06.10", "2025.06.9", false},
+		{"2025.06.1", "2025.06.1", false},
+		{"", "2025.06.1", false},
+		{"2025.06.1", "x", false},
+	} {
+		if got := olderRelease(tc.a, tc.b); got != tc.want {
+			t.Errorf("olderRelease(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
