@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,22 +312,44 @@ func lastApply(o metav1.Object, manager string) time.Time {
 // FleioDeployment, so when it was the namespace's only one the tenant is
 // removed from the clusters too, as a user would have to.
 func TestUninstall(t *testing.T) {
+	for _, tc := range []struct{ name, specs, ns, deploy, file string }{
+		// the namespace's only FleioDeployment: the tenant goes too
+		{"examples", examplesDir(), "billing", "cloud", "billing/fleio.yaml"},
+		// one of two in a namespace: the tenant, and every object of the
+		// other, stay as they are
+		{"variant", variantDir(), "alpha", "b", "alpha.yaml"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { uninstall(t, tc.specs, tc.ns, tc.deploy, tc.file) })
+	}
+}
+
+func uninstall(t *testing.T, specs, ns, name, file string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	fr := newFleetRepo(t)
+	fr := newFleetRepoFrom(t, specs)
 	cs := fr.Fleet.cluster(t, "staging")
 	c, rec, _ := installed(ctx, t, fr, cs)
-	d := findDeploy(t, fr.Fleet, "billing", "cloud")
+	d := findDeploy(t, fr.Fleet, ns, name)
 	p := "fleio-" + d.Name
 	before := takeSnapshot(ctx, t, c, cs.Tenants...)
 
-	// Delete the FleioDeployment document from the spec file.
-	spec := readFile(t, fr.Specs+"/billing/fleio.yaml")
-	i := strings.Index(spec, "kind: FleioDeployment")
-	if i < 0 {
-		t.Fatal("no FleioDeployment in billing/fleio.yaml")
+	// Delete the FleioDeployment's document from the spec file.
+	docs := strings.Split(readFile(t, fr.Specs+"/"+file), "\n---\n")
+	kept := docs[:0]
+	for _, doc := range docs {
+		objs, err := harness.DecodeYAML([]byte(doc))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if len(objs) == 1 && objs[0].GetKind() == "FleioDeployment" && objs[0].GetName() == name {
+			continue
+		}
+		kept = append(kept, doc)
 	}
-	fr.editSpec(t, "billing/fleio.yaml", spec[strings.LastIndex(spec[:i], "---"):], "")
+	if len(kept) != len(docs)-1 {
+		t.Fatalf("%s: no FleioDeployment %s document", file, name)
+	}
+	writeFile(t, fr.Specs+"/"+file, strings.Join(kept, "\n---\n"))
 	removed := d.stageKSs()
 	lastInNS := true
 	for _, o := range fr.Fleet.Deploys {
@@ -382,8 +405,13 @@ func TestUninstall(t *testing.T) {
 		mustStay = append(mustStay, "PersistentVolumeClaim "+d.Namespace+"/"+p+n)
 	}
 	mustStay = append(mustStay, "Secret "+d.Namespace+"/"+p+"-deployment-keys")
+	slices.Sort(mustStay)
+	mustStay = slices.Compact(mustStay)
 
 	commit := fr.rerender(t, "uninstall "+d.ID())
+	if cs.Branch != "main" { // the variant's staging tracks release/main
+		fr.Repo.Git("branch", "-f", cs.Branch, commit)
+	}
 	remaining := allKSs(fr.Fleet, fr.Fleet.cluster(t, "staging"))
 	if err := c.WaitReady(ctx, 10*time.Minute, commit, remaining...); err != nil {
 		t.Fatalf("%v\ntransitions:\n%s", err, rec.Format())
@@ -420,9 +448,11 @@ func TestUninstall(t *testing.T) {
 			problems = append(problems, k+" was recreated")
 		}
 	}
-	// The other tenants' objects are untouched.
+	// The other tenants' objects, and when the tenant stays the other
+	// deployments' in its namespace, are untouched.
 	for k, e := range before {
-		if strings.Contains(k, " "+d.Namespace+"/") || strings.HasSuffix(k, " "+p+"-acme-issuer") || e.Obj.GetKind() == "Kustomization" || e.Obj.GetKind() == "GitRepository" {
+		if lastInNS && strings.Contains(k, " "+d.Namespace+"/") || strings.Contains(k, " "+d.Namespace+"/"+p+"-") || strings.HasSuffix(k, " "+d.Namespace+"/"+p) ||
+			strings.HasSuffix(k, " "+p+"-acme-issuer") || e.Obj.GetKind() == "Kustomization" || e.Obj.GetKind() == "GitRepository" {
 			continue
 		}
 		if a, ok := after[k]; !ok || a.UID != e.UID || a.Content != e.Content {
