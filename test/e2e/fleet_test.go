@@ -319,6 +319,18 @@ func (fr *fleetRepo) rerender(t testing.TB, msg string) string {
 	return fr.Repo.CommitAll(msg)
 }
 
+// rerenderFor is rerender for a scenario on cluster cs: when cs tracks a
+// branch other than main (the variant's staging tracks release/main), that
+// branch is moved to the new commit too, as a merge into it would.
+func (fr *fleetRepo) rerenderFor(t testing.TB, cs clusterSpec, msg string) string {
+	t.Helper()
+	commit := fr.rerender(t, msg)
+	if cs.Branch != "main" {
+		fr.Repo.Git("branch", "-f", cs.Branch, commit)
+	}
+	return commit
+}
+
 // editSpec replaces old with new in a spec file (relative to the specs dir);
 // old must occur exactly once.
 func (fr *fleetRepo) editSpec(t testing.TB, rel, old, new string) {

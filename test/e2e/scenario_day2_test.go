@@ -131,17 +131,30 @@ func usesConfigMap(spec *corev1.PodSpec, name string) bool {
 // and gives the Deployments that read it a new pod template; nothing else
 // changes. Also measures commit-to-Ready for one FleioDeployment.
 func TestSettingsChange(t *testing.T) {
+	for _, tc := range []struct{ name, specs, ns, deploy, file, old, new, want string }{
+		{"examples", examplesDir(), "billing", "cloud", "billing/fleio.yaml", "SESSION_COOKIE_AGE: 28800", "SESSION_COOKIE_AGE: 3600", "SESSION_COOKIE_AGE = 3600"},
+		// one of two FleioDeployments in a namespace: the other's pods
+		// stay as they are
+		{"variant", variantDir(), "alpha", "abcdefghijklmnopqrstuvwxyz0123456789abc", "alpha.yaml", "BIG: 12345678901234567890", "BIG: 42", "BIG = 42"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			settingsChange(t, tc.specs, tc.ns, tc.deploy, tc.file, tc.old, tc.new, tc.want)
+		})
+	}
+}
+
+func settingsChange(t *testing.T, specs, ns, name, file, old, new, want string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 25*time.Minute)
 	defer cancel()
-	fr := newFleetRepo(t)
+	fr := newFleetRepoFrom(t, specs)
 	cs := fr.Fleet.cluster(t, "staging")
 	c, rec, _ := installed(ctx, t, fr, cs)
-	d := findDeploy(t, fr.Fleet, "billing", "cloud")
+	d := findDeploy(t, fr.Fleet, ns, name)
 	before := takeSnapshot(ctx, t, c, cs.Tenants...)
 
-	fr.editSpec(t, "billing/fleio.yaml", "SESSION_COOKIE_AGE: 28800", "SESSION_COOKIE_AGE: 3600")
+	fr.editSpec(t, file, old, new)
 	committed := time.Now()
-	commit := fr.rerender(t, "settings: shorter sessions for billing/cloud")
+	commit := fr.rerenderFor(t, cs, "settings: "+new+" for "+d.ID())
 	t.Logf("files changed by the re-render: %v", fr.Repo.ChangedFiles("HEAD~1", "HEAD"))
 	if err := c.WaitReady(ctx, 10*time.Minute, commit, allKSs(fr.Fleet, cs)...); err != nil {
 		t.Fatalf("%v\ntransitions:\n%s", err, rec.Format())
@@ -181,8 +194,8 @@ func TestSettingsChange(t *testing.T) {
 			problems = append(problems, fmt.Sprintf("%s did not change", k))
 		}
 	}
-	if !strings.Contains(after[cmKey].Content, "SESSION_COOKIE_AGE = 3600") {
-		problems = append(problems, cmKey+" does not carry SESSION_COOKIE_AGE = 3600")
+	if !strings.Contains(after[cmKey].Content, want) {
+		problems = append(problems, cmKey+" does not carry "+want)
 	}
 	if len(problems) > 0 {
 		t.Fatalf("settings change of %s:\n%s", d.ID(), strings.Join(problems, "\n"))
@@ -408,10 +421,7 @@ func uninstall(t *testing.T, specs, ns, name, file string) {
 	slices.Sort(mustStay)
 	mustStay = slices.Compact(mustStay)
 
-	commit := fr.rerender(t, "uninstall "+d.ID())
-	if cs.Branch != "main" { // the variant's staging tracks release/main
-		fr.Repo.Git("branch", "-f", cs.Branch, commit)
-	}
+	commit := fr.rerenderFor(t, cs, "uninstall "+d.ID())
 	remaining := allKSs(fr.Fleet, fr.Fleet.cluster(t, "staging"))
 	if err := c.WaitReady(ctx, 10*time.Minute, commit, remaining...); err != nil {
 		t.Fatalf("%v\ntransitions:\n%s", err, rec.Format())
