@@ -60,14 +60,30 @@ func (r *Repo) Rel(dir string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if real, err := filepath.EvalSymlinks(abs); err == nil {
-		abs = real
-	}
+	abs = resolveExisting(abs)
 	rel, err := filepath.Rel(r.root, abs)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("%s is outside the git work tree %s", dir, r.root)
 	}
 	return filepath.ToSlash(rel), nil
+}
+
+// resolveExisting resolves the symbolic links in abs, an absolute path, as
+// far as it exists: a DIR that only revisions hold (deleted from the work
+// tree, read with --head) is still compared with the work tree's root,
+// whose links are resolved, when the path to it goes through a link (a
+// symlinked checkout, macOS's /tmp).
+func resolveExisting(abs string) string {
+	rest := ""
+	for p := abs; ; p = filepath.Dir(p) {
+		if real, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(real, rest)
+		}
+		if filepath.Dir(p) == p {
+			return abs
+		}
+		rest = filepath.Join(filepath.Base(p), rest)
+	}
 }
 
 // Revision is a resolved commit.

@@ -2,6 +2,8 @@ package review
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -110,5 +112,34 @@ func TestShallowCloneHint(t *testing.T) {
 	}
 	if _, err := full.Resolve("nosuch"); err == nil || strings.Contains(err.Error(), "shallow") {
 		t.Errorf("an unknown ref in a full clone: %v", err)
+	}
+}
+
+// TestRelThroughLinkMissingDir: a DIR that the work tree no longer holds
+// (only the revisions compared do) is inside the repository when the path
+// to the repository goes through a symbolic link: it was taken to be
+// outside, as the work tree's root has its links resolved and DIR had not.
+func TestRelThroughLinkMissingDir(t *testing.T) {
+	r := newFleetRepo(t, false)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(r.dir, link); err != nil {
+		t.Fatal(err)
+	}
+	repo, err := OpenRepo(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dir, want := range map[string]string{
+		filepath.Join(link, "specs"):         "specs",
+		filepath.Join(link, "gone", "specs"): "gone/specs",
+		link:                                 ".",
+	} {
+		got, err := repo.Rel(dir)
+		if err != nil || got != want {
+			t.Errorf("Rel(%s) = %q, %v; want %q", dir, got, err, want)
+		}
+	}
+	if _, err := repo.Rel(filepath.Join(t.TempDir(), "gone")); err == nil {
+		t.Errorf("Rel of a missing directory outside the repository: no error")
 	}
 }
