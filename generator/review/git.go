@@ -103,6 +103,13 @@ func (v *Revision) String() string { return v.Ref + " (" + v.Short() + ")" }
 // Resolve resolves a revision as git does for branches, remote branches,
 // tags, commit hashes and suffixes like ~1 and ^.
 func (r *Repo) Resolve(ref string) (*Revision, error) {
+	// go-git parses the reflog (main@{1}, @{upstream}), path (HEAD:specs)
+	// and message (:/fix) forms but ignores them when resolving:
+	// main@{1} resolved to main itself, so a diff against it compared the
+	// wrong commit and could find nothing. No ref name holds "@{" or ":".
+	if strings.Contains(ref, "@{") || strings.Contains(ref, ":") {
+		return nil, fmt.Errorf("git revision %q: not supported: give a branch, a remote branch, a tag or a commit hash, optionally with ~N, ^N or ^{/text} (not @{...} nor :path); git rev-parse gives the hash of others", ref)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	// A ref name comes before an abbreviated hash, in gitrevisions(7)'s

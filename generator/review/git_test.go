@@ -143,3 +143,29 @@ func TestRelThroughLinkMissingDir(t *testing.T) {
 		t.Errorf("Rel of a missing directory outside the repository: no error")
 	}
 }
+
+// TestResolveRefusesIgnoredForms: go-git parses the reflog, upstream and
+// path forms of a revision but ignores them when resolving, so main@{1}
+// was main and HEAD~1:specs was HEAD: a diff against them compared the
+// wrong commit, silently. They are refused.
+func TestResolveRefusesIgnoredForms(t *testing.T) {
+	r := newFleetRepo(t, false)
+	r.edit("specs/billing/fleio.yaml", "backupRetentionCount: 48", "backupRetentionCount: 24")
+	r.commit("second")
+	repo, err := OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ref := range []string{"main@{1}", "HEAD@{1}", "main@{upstream}", "HEAD~1:specs", "HEAD:specs", ":/initial"} {
+		if rev, err := repo.Resolve(ref); err == nil {
+			t.Errorf("Resolve(%s) = %s, want an error", ref, rev.Hash)
+		} else if !strings.Contains(err.Error(), "not supported") {
+			t.Errorf("Resolve(%s): %v, want it to say the form is not supported", ref, err)
+		}
+	}
+	for _, ref := range []string{"HEAD~1", "main^", "HEAD^{/initial}"} {
+		if _, err := repo.Resolve(ref); err != nil {
+			t.Errorf("Resolve(%s): %v", ref, err)
+		}
+	}
+}
