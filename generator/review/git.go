@@ -129,6 +129,9 @@ func (r *Repo) Resolve(ref string) (*Revision, error) {
 		}
 	}
 	h, err := r.repo.ResolveRevision(plumbing.Revision(name))
+	if errors.Is(err, io.EOF) { // go-git's word for a parent that is not there
+		err = errors.New("no such commit: the history does not go back that far (~N, ^N)")
+	}
 	if err != nil {
 		return nil, fmt.Errorf("git revision %q: %w%s", ref, err, r.shallowHint())
 	}

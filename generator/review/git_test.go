@@ -163,6 +163,12 @@ func TestResolveRefusesIgnoredForms(t *testing.T) {
 			t.Errorf("Resolve(%s): %v, want it to say the form is not supported", ref, err)
 		}
 	}
+	// Beyond the root commit, go-git says only "EOF".
+	for _, ref := range []string{"HEAD~2", "HEAD^^^", "main~5", "HEAD^2"} {
+		if _, err := repo.Resolve(ref); err == nil || !strings.Contains(err.Error(), "no such commit") {
+			t.Errorf("Resolve(%s): %v, want: no such commit", ref, err)
+		}
+	}
 	for _, ref := range []string{"HEAD~1", "main^", "HEAD^{/initial}"} {
 		if _, err := repo.Resolve(ref); err != nil {
 			t.Errorf("Resolve(%s): %v", ref, err)
