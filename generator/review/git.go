@@ -210,8 +210,11 @@ func (r *Repo) Files(rev *Revision, dir string, keep func(rel string) bool) (fil
 	}
 	files = map[string][]byte{}
 	err = tree.Files().ForEach(func(f *object.File) error {
-		// A link without an extension may be a directory of specs.
-		if f.Mode == filemode.Symlink && (keep(f.Name) || path.Ext(f.Name) == "") && !hiddenPath(f.Name) {
+		// A link without an extension may be a directory holding files
+		// that keep accepts. (Asked of keep, not assumed: a link outside
+		// the rendered tree, a LICENSE or a bin/tool, is no part of it.)
+		linkedDir := path.Ext(f.Name) == "" && keep(f.Name+"/x.yaml")
+		if f.Mode == filemode.Symlink && (keep(f.Name) || linkedDir) && !hiddenPath(f.Name) {
 			// The working tree reads the link's target; a revision cannot
 			// follow it, and skipping it would drop what it holds.
 			return inputError(fmt.Errorf("%s:%s is a symbolic link, which fleiogen cannot follow in a git revision (it reads the target in the working tree); commit the file itself", rev.Ref, path.Join(dir, f.Name)))

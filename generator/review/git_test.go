@@ -175,3 +175,48 @@ func TestResolveRefusesIgnoredForms(t *testing.T) {
 		}
 	}
 }
+
+// TestTreeSideLinksOutsideTree: diff --tree and promote --tree read the
+// rendered tree at a revision; a symbolic link elsewhere in the repository
+// (a LICENSE, a tool in hack/) is no part of it, and failed them (exit 2:
+// "is a symbolic link, which fleiogen cannot follow"). A link inside the
+// tree, or in place of one of its directories, still fails: render refuses
+// to write through it, and its content cannot be read.
+func TestTreeSideLinksOutsideTree(t *testing.T) {
+	r := newFleetRepo(t, true)
+	for link, target := range map[string]string{"LICENSE": "specs", "hack/tool": "../specs", "clusters/prod-eu/flux-system/gotk": "../README.md"} {
+		p := filepath.Join(r.dir, filepath.FromSlash(link))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.commit("links outside the rendered tree")
+	repo, err := OpenRepo(r.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev, err := repo.Resolve("HEAD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	side, err := TreeSide(repo, rev, r.dir)
+	if err != nil {
+		t.Fatalf("TreeSide with links outside the tree: %v", err)
+	}
+	if len(side.Files) == 0 {
+		t.Fatal("TreeSide with links outside the tree: no files")
+	}
+	if err := os.Symlink("../tenants", filepath.Join(r.dir, "components", "elsewhere")); err != nil {
+		t.Fatal(err)
+	}
+	r.commit("a link inside the rendered tree")
+	if rev, err = repo.Resolve("HEAD"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TreeSide(repo, rev, r.dir); err == nil || !IsInput(err) || !strings.Contains(err.Error(), "components/elsewhere is a symbolic link") {
+		t.Errorf("TreeSide with a link inside the tree: %v, want an input error naming it", err)
+	}
+}
