@@ -271,6 +271,12 @@ func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager,
 	if early != nil {
 		return st, early
 	}
+	// A directory the render must change but cannot write (a read-only
+	// mount, chattr +i) is found before the first change, so that nothing
+	// changes; a disk that fills up is still found only when it does.
+	if err := unwritableDirs(root, disk, todo, stale); err != nil {
+		return st, err
+	}
 	for _, t := range temps {
 		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return st, err
@@ -334,6 +340,34 @@ func isBootstrapPath(p string) bool {
 	_, rest, ok = strings.Cut(rest, "/")
 	third, _, _ := strings.Cut(rest, "/")
 	return ok && third == "flux-system"
+}
+
+// unwritableDirs checks, before any change, that the directories a write
+// creates files in (for a new directory, the nearest one that exists) and
+// those it deletes stale files from can be written.
+func unwritableDirs(root string, disk *onDisk, todo []File, stale []string) error {
+	dirs := map[string]bool{}
+	for _, f := range todo {
+		d := path.Dir(f.Path)
+		for d != "." && !disk.dirs[d] {
+			d = path.Dir(d)
+		}
+		dirs[filepath.Join(root, filepath.FromSlash(d))] = true
+	}
+	for _, p := range stale {
+		dirs[filepath.Dir(p)] = true
+	}
+	var problems []string
+	for d := range dirs {
+		if err := dirWritable(d); err != nil {
+			problems = append(problems, fmt.Sprintf("%s: cannot be written (%v)", d, err))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	sort.Strings(problems)
+	return fmt.Errorf("nothing was written:\n%s", strings.Join(problems, "\n"))
 }
 
 // onDisk is what walkTree found under the managed directories, as slash

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -107,5 +108,50 @@ func TestWriteRefusesPipesAndDevices(t *testing.T) {
 				t.Errorf("a refused write changed the disk:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
+	}
+}
+
+// TestWriteChecksDirectoriesBeforeTheFirstChange: when one directory the
+// render must change cannot be written (here chattr +i, which stops root
+// too; mode 0555 for other users), nothing changes, not even the files of
+// the directories that can be written, and the error names the directory.
+func TestWriteChecksDirectoriesBeforeTheFirstChange(t *testing.T) {
+	root := t.TempDir()
+	writeFile(t, root, "components/a/x.yaml", gen("a: 1\n"))
+	writeFile(t, root, "components/b/y.yaml", gen("b: 1\n"))
+	writeFile(t, root, "components/c/stale.yaml", gen("c: 1\n"))
+	locked := filepath.Join(root, "components", "b")
+	if err := os.Chmod(locked, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(locked, 0o755) })
+	if dirWritable(locked) == nil { // root: the mode does not stop it
+		if out, err := exec.Command("chattr", "+i", locked).CombinedOutput(); err != nil {
+			t.Skipf("cannot make a directory unwritable here: chattr: %v %s", err, out)
+		}
+		t.Cleanup(func() { exec.Command("chattr", "-i", locked).Run() })
+	}
+	files := []File{
+		{Path: "components/a/x.yaml", Data: gen("a: 2\n")},
+		{Path: "components/b/y.yaml", Data: gen("b: 2\n")},
+		{Path: "components/new/z.yaml", Data: gen("z: 1\n")},
+	}
+	_, err := Write(root, files)
+	if err == nil || !strings.Contains(err.Error(), "nothing was written") || !strings.Contains(err.Error(), locked+": cannot be written") {
+		t.Fatalf("Write: got %v, want nothing written, naming %s", err, locked)
+	}
+	for rel, want := range map[string]string{"components/a/x.yaml": "a: 1\n", "components/b/y.yaml": "b: 1\n", "components/c/stale.yaml": "c: 1\n"} {
+		if got, _ := os.ReadFile(filepath.Join(root, rel)); string(got) != string(gen(want)) {
+			t.Errorf("%s changed to %q", rel, got)
+		}
+	}
+	if exists(root, "components/new") {
+		t.Error("components/new was made")
+	}
+	entries, _ := os.ReadDir(filepath.Join(root, "components"))
+	for _, e := range entries {
+		if IsTemporary(e.Name()) {
+			t.Errorf("a temporary was left: %s", e.Name())
+		}
 	}
 }
