@@ -154,22 +154,9 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 		{"  backupBeforeUpgrade: yes\n", true},
 		{"  backupBeforeUpgrade: no\n", false},
 	} {
-		dir := t.TempDir()
-		for _, f := range []string{"fleet.yaml", "billing/fleio.yaml", "hosting/fleio.yaml"} {
-			data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f == "hosting/fleio.yaml" {
-				data = []byte(strings.Replace(string(data), "  domain: panel.example.net\n", "  domain: panel.example.net\n"+tc.field, 1))
-			}
-			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
+		dir := examplesEdited(t, "hosting/fleio.yaml", func(s string) string {
+			return strings.Replace(s, "  domain: panel.example.net\n", "  domain: panel.example.net\n"+tc.field, 1)
+		})
 		m, files := renderDir(t, dir)
 		tree := filesMap(files)
 		for _, d := range m.Deployments {
@@ -192,6 +179,29 @@ func TestBackupBeforeUpgrade(t *testing.T) {
 			}
 		}
 	}
+}
+
+// examplesEdited copies the example specs into a new directory, with edit
+// applied to the file rel, and returns the directory.
+func examplesEdited(t *testing.T, rel string, edit func(string) string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, f := range []string{"fleet.yaml", "billing/fleio.yaml", "hosting/fleio.yaml"} {
+		data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f == rel {
+			data = []byte(edit(string(data)))
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // TestClusterIssuerKind: a deployment's ClusterIssuer is ACME for a public
@@ -658,29 +668,17 @@ func TestToolsImagePullSecret(t *testing.T) {
 		{"registry.example.net", "registry.example.net.evil.io/k8s:1.35.4", false},
 		{"docker.io/acme", "alpine/k8s:1.35.4", true}, // Docker Hub, host implied
 	} {
-		dir := t.TempDir()
-		for _, f := range []string{"fleet.yaml", "billing/fleio.yaml", "hosting/fleio.yaml"} {
-			data, err := os.ReadFile(filepath.Join(repoRoot, "examples", "fleet", f))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if f == "fleet.yaml" {
-				images := "  images:\n    registry: " + tc.registry + "\n    pullSecret: mirror-pull\n"
-				if tc.tools != "" {
-					images += "  tools:\n    image: " + tc.tools + "\n"
-				}
-				data = []byte(strings.Replace(string(data), "  images:\n    registry: hub.fleio.com\n    pullSecret: fleio-registry\n", images, 1))
-				if !strings.Contains(string(data), "mirror-pull") {
-					t.Fatal("examples/fleet/fleet.yaml: images block not found")
-				}
-			}
-			if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
+		images := "  images:\n    registry: " + tc.registry + "\n    pullSecret: mirror-pull\n"
+		if tc.tools != "" {
+			images += "  tools:\n    image: " + tc.tools + "\n"
 		}
+		dir := examplesEdited(t, "fleet.yaml", func(s string) string {
+			s = strings.Replace(s, "  images:\n    registry: hub.fleio.com\n    pullSecret: fleio-registry\n", images, 1)
+			if !strings.Contains(s, "mirror-pull") {
+				t.Fatal("examples/fleet/fleet.yaml: images block not found")
+			}
+			return s
+		})
 		m, files := renderDir(t, dir)
 		tree := filesMap(files)
 		for _, d := range m.Deployments {
