@@ -263,6 +263,10 @@ func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager,
 		}
 	}
 	stale, temps := disk.stale, disk.temps
+	// A directory the render must change but cannot write (a read-only
+	// mount, chattr +i) is found before the first change, so that nothing
+	// changes; a disk that fills up is still found only when it does.
+	problems = append(problems, unwritableDirs(root, disk, todo, stale)...)
 	if len(problems) > 0 {
 		sort.Strings(problems)
 		return st, fmt.Errorf("nothing was written:\n%s", strings.Join(problems, "\n"))
@@ -270,12 +274,6 @@ func writeScanned(root string, files []File, keep []string, sc *Scan, s *stager,
 
 	if early != nil {
 		return st, early
-	}
-	// A directory the render must change but cannot write (a read-only
-	// mount, chattr +i) is found before the first change, so that nothing
-	// changes; a disk that fills up is still found only when it does.
-	if err := unwritableDirs(root, disk, todo, stale); err != nil {
-		return st, err
 	}
 	for _, t := range temps {
 		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -342,10 +340,10 @@ func isBootstrapPath(p string) bool {
 	return ok && third == "flux-system"
 }
 
-// unwritableDirs checks, before any change, that the directories a write
-// creates files in (for a new directory, the nearest one that exists) and
-// those it deletes stale files from can be written.
-func unwritableDirs(root string, disk *onDisk, todo []File, stale []string) error {
+// unwritableDirs names, before any change, the directories a write
+// creates files in (for a new directory, the nearest one that exists) or
+// deletes stale files from that cannot be written.
+func unwritableDirs(root string, disk *onDisk, todo []File, stale []string) []string {
 	dirs := map[string]bool{}
 	for _, f := range todo {
 		d := path.Dir(f.Path)
@@ -363,11 +361,7 @@ func unwritableDirs(root string, disk *onDisk, todo []File, stale []string) erro
 			problems = append(problems, fmt.Sprintf("%s: cannot be written (%v)", d, err))
 		}
 	}
-	if len(problems) == 0 {
-		return nil
-	}
-	sort.Strings(problems)
-	return fmt.Errorf("nothing was written:\n%s", strings.Join(problems, "\n"))
+	return problems
 }
 
 // onDisk is what walkTree found under the managed directories, as slash
