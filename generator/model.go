@@ -2,7 +2,6 @@ package generator
 
 import (
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -203,17 +202,6 @@ func (d *Deployment) ToolsPullSecrets() []string {
 		return nil
 	}
 	return []string{d.PullSecret}
-}
-
-// registryHost returns the registry host of an image reference or a
-// registry path: its first path element when that names a host (a dot, a
-// port or localhost), docker.io otherwise, as container runtimes read it.
-func registryHost(ref string) string {
-	first, _, found := strings.Cut(ref, "/")
-	if !found || !(strings.ContainsAny(first, ".:") || first == "localhost") {
-		return "docker.io"
-	}
-	return first
 }
 
 // PreflightChecks are the checks of the preflight Job that record a

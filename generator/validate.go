@@ -1353,16 +1353,35 @@ func hostPortProblem(hostport string) string {
 	return ""
 }
 
-// registryProblem says what is wrong with the registry host[:port] an
-// image reference names, as Docker reads it (its first component when
-// that holds a "." or a ":" or is localhost; else it names none, and
-// means Docker Hub), or "".
-func registryProblem(ref string) string {
+// namedRegistry returns the registry host[:port] an image reference
+// names, as Docker reads it: its first component when that holds a "."
+// or a ":" or is localhost; else it names none (ok false), and means
+// Docker Hub.
+func namedRegistry(ref string) (host string, ok bool) {
 	first, _, found := strings.Cut(ref, "/")
 	if !found || !(strings.ContainsAny(first, ".:") || first == "localhost") {
+		return "", false
+	}
+	return first, true
+}
+
+// registryHost returns the registry host an image reference pulls from:
+// the one it names, or docker.io.
+func registryHost(ref string) string {
+	if host, ok := namedRegistry(ref); ok {
+		return host
+	}
+	return "docker.io"
+}
+
+// registryProblem says what is wrong with the registry host[:port] an
+// image reference names (namedRegistry), or "".
+func registryProblem(ref string) string {
+	host, ok := namedRegistry(ref)
+	if !ok {
 		return ""
 	}
-	return hostPortProblem(first)
+	return hostPortProblem(host)
 }
 
 func (v *validator) host(obj any, field, h string) {
